@@ -1,0 +1,61 @@
+// Small progressive enhancements; the pages work without them. No inline scripts (CSP).
+(function () {
+  "use strict";
+
+  function formatLocalTimes(root) {
+    root.querySelectorAll("time[data-local]").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when)) return;
+      var withSeconds = el.dataset.local === "seconds";
+      el.textContent = when.toLocaleString(undefined, {
+        year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+        second: withSeconds ? "2-digit" : undefined, timeZoneName: "short"
+      });
+      el.title = el.getAttribute("datetime") + " (UTC)";
+    });
+    root.querySelectorAll("[data-local-time]").forEach(function (el) {
+      var when = new Date(el.getAttribute("data-local-time"));
+      if (isNaN(when)) return;
+      el.textContent = when.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+    });
+  }
+
+  function syncAuthFields(root) {
+    root.querySelectorAll("[data-auth-select]").forEach(function (select) {
+      var form = select.form;
+      var show = select.value === "basic";
+      form.querySelectorAll("[data-basic-auth]").forEach(function (el) { el.hidden = !show; });
+    });
+  }
+
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t.matches("[data-auth-select]")) syncAuthFields(document);
+    if (t.matches("[data-select-all]")) {
+      t.closest("fieldset").querySelectorAll("input[type=checkbox][name]").forEach(function (box) { box.checked = t.checked; });
+    }
+    if (t.matches("fieldset input[type=checkbox][name]")) {
+      var fs = t.closest("fieldset"), all = fs.querySelector("[data-select-all]");
+      if (all) all.checked = Array.prototype.every.call(fs.querySelectorAll("input[type=checkbox][name]"), function (b) { return b.checked; });
+    }
+  });
+
+  document.addEventListener("click", function (e) {
+    var copy = e.target.closest("[data-copy-target]");
+    if (copy) {
+      var source = document.querySelector(copy.dataset.copyTarget);
+      if (source && navigator.clipboard) {
+        navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+          copy.textContent = "Copied";
+          setTimeout(function () { copy.textContent = "Copy"; }, 1500);
+        });
+      }
+    }
+    var confirmer = e.target.closest("[data-confirm]");
+    if (confirmer && !window.confirm(confirmer.dataset.confirm)) e.preventDefault();
+  });
+
+  function enhance(root) { formatLocalTimes(root); syncAuthFields(root); }
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("htmx:load", function (e) { enhance(e.detail.elt); });
+})();

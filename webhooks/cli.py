@@ -1,0 +1,102 @@
+"""Commands: flask --app app orgs create | users create | demo."""
+import secrets
+import sys
+
+import click
+from flask import current_app
+
+from .extensions import db
+from .models import WEBHOOKS_PERMISSION, Membership, Organization, User
+
+KNOWN_PERMISSIONS = (WEBHOOKS_PERMISSION,)
+
+
+def create_organization(slug, name):
+    """Create and return an organization; raise click.UsageError if the slug is taken."""
+    if db.session.scalar(db.select(Organization).filter_by(slug=slug)):
+        raise click.UsageError(f"Organization {slug!r} already exists.")
+    org = Organization(slug=slug, name=name)
+    db.session.add(org)
+    db.session.commit()
+    return org
+
+
+def create_user(email, password, org, permissions):
+    """Create a user who is a member of org with the given permissions."""
+    email = email.strip().lower()
+    if db.session.scalar(db.select(User).filter_by(email=email)):
+        raise click.UsageError(f"User {email!r} already exists.")
+    user = User(email=email)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.add(Membership(user=user, organization=org, permissions=list(permissions)))
+    db.session.commit()
+    return user
+
+
+@click.group("orgs")
+def orgs():
+    """Manage organizations."""
+
+
+@orgs.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="Display name.")
+def orgs_create(slug, name):
+    """Create an organization identified by SLUG."""
+    create_organization(slug, name)
+    click.echo(f"Created organization {slug}.")
+
+
+@click.group("users")
+def users():
+    """Manage users."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--org", "org_slug", required=True, help="Organization slug to join.")
+@click.option("--permission", "permissions", multiple=True,
+              type=click.Choice(KNOWN_PERMISSIONS), help="Grant a permission (repeatable).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(email, org_slug, permissions, password_stdin):
+    """Create a user with EMAIL as a member of an organization."""
+    org = db.session.scalar(db.select(Organization).filter_by(slug=org_slug))
+    if org is None:
+        raise click.UsageError(f"No organization {org_slug!r}.")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise click.UsageError("The password must have at least 8 characters.")
+    create_user(email, password, org, permissions)
+    click.echo(f"Created user {email.lower()} in {org_slug}.")
+
+
+@click.command("demo")
+@click.option("--password", default=None, help="Demo password (random if not given).")
+def demo(password):
+    """Create a demo organization and user, and print how to sign in."""
+    email = "demo@example.com"
+    org = db.session.scalar(db.select(Organization).filter_by(slug="demo"))
+    if org is None:
+        org = create_organization("demo", "Demo Company")
+    user = db.session.scalar(db.select(User).filter_by(email=email))
+    password = password or secrets.token_urlsafe(9)
+    if user is None:
+        create_user(email, password, org, [WEBHOOKS_PERMISSION])
+    else:
+        user.set_password(password)
+        db.session.commit()
+    click.echo("Demo organization: demo (Demo Company)")
+    click.echo(f"Sign in with: {email} / {password}")
+    token = current_app.config.get("WEBHOOKS_INTERNAL_TOKEN")
+    if token:
+        click.echo(f"Internal token (Authorization: Bearer …): {token}")
+
+
+def init_app(app):
+    app.cli.add_command(orgs)
+    app.cli.add_command(users)
+    app.cli.add_command(demo)

@@ -1,0 +1,64 @@
+"""Settings from the environment, in one place."""
+import os
+import secrets
+from pathlib import Path
+
+
+def _bool(value):
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _delays(value):
+    delays = [int(part) for part in value.split(",") if part.strip()]
+    if any(d < 0 for d in delays):
+        raise ValueError("WEBHOOKS_RETRY_DELAYS must hold non-negative seconds")
+    return tuple(delays)
+
+
+def _secret_key(instance_path, production):
+    """Return SECRET_KEY, or a dev key kept in the instance folder so restarts can decrypt."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if production:
+        raise RuntimeError("SECRET_KEY must be set when WEBHOOKS_ENV=production")
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _database_url(instance_path):
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'webhooks.sqlite3'}"
+    # Heroku-style URLs say postgres://; SQLAlchemy wants an explicit driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def from_environment(instance_path):
+    """Build the Flask config mapping from environment variables."""
+    production = os.environ.get("WEBHOOKS_ENV", "development") == "production"
+    return {
+        "WEBHOOKS_ENV": "production" if production else "development",
+        "SECRET_KEY": _secret_key(instance_path, production),
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://localhost:6379/0"),
+        "WEBHOOKS_QUEUE": os.environ.get("WEBHOOKS_QUEUE", "inline"),
+        "WEBHOOKS_INTERNAL_TOKEN": os.environ.get("WEBHOOKS_INTERNAL_TOKEN") or None,
+        "WEBHOOKS_RETRY_DELAYS": _delays(os.environ.get("WEBHOOKS_RETRY_DELAYS", "300,600")),
+        "WEBHOOKS_ALLOW_PRIVATE_TARGETS": _bool(os.environ.get("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "0")),
+        "WEBHOOKS_CA_BUNDLE": os.environ.get("WEBHOOKS_CA_BUNDLE") or None,
+        "MAX_CONTENT_LENGTH": 256 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCKOUT_SECONDS": 300,
+    }

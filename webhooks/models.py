@@ -1,0 +1,263 @@
+"""The data model: organizations, users and their permissions, webhooks, events, deliveries, attempts."""
+from datetime import datetime, timezone
+
+from flask import current_app
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import crypto
+from .extensions import db
+from .ids import new_id
+
+WEBHOOKS_PERMISSION = "Org.webhooks"
+
+# BigInteger ids on PostgreSQL; SQLite only autoincrements a plain INTEGER primary key.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow():
+    """Return the current time in UTC, timezone-aware."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(db.TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given; use utcnow()")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Organization(db.Model):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    memberships: Mapped[list["Membership"]] = relationship(back_populates="user")
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+    def membership_in(self, organization):
+        return db.session.scalar(
+            db.select(Membership).filter_by(user_id=self.id, organization_id=organization.id)
+        )
+
+    def can(self, permission, organization):
+        """Return whether this user holds permission in organization."""
+        membership = self.membership_in(organization)
+        return membership is not None and permission in membership.permissions
+
+
+class Membership(db.Model):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "organization_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    organization: Mapped[Organization] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins per email address, for a short lockout after repeated failures."""
+
+    __tablename__ = "login_throttles"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Webhook(db.Model):
+    __tablename__ = "webhooks"
+    __table_args__ = (Index("ix_webhooks_org_listing", "organization_id", "deleted_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(String(2048))
+    auth_type: Mapped[str] = mapped_column(String(16), default="none")  # none | basic
+    basic_username: Mapped[str | None] = mapped_column(String(255))
+    basic_password_encrypted: Mapped[str | None] = mapped_column(Text)
+    event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    # The latest response, kept here so the listing needs no join over deliveries.
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Deleted webhooks are kept so pending retries can be cancelled with a reason.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization] = relationship()
+
+    def __init__(self, **kwargs):
+        secret = kwargs.pop("signing_secret", None) or crypto.new_signing_secret()
+        password = kwargs.pop("basic_password", None)
+        super().__init__(**kwargs)
+        self.signing_secret = secret
+        if password:
+            self.basic_password = password
+
+    @property
+    def signing_secret(self):
+        return crypto.decrypt(current_app.config["SECRET_KEY"], self.secret_encrypted)
+
+    @signing_secret.setter
+    def signing_secret(self, value):
+        self.secret_encrypted = crypto.encrypt(current_app.config["SECRET_KEY"], value)
+
+    @property
+    def basic_password(self):
+        if not self.basic_password_encrypted:
+            return None
+        return crypto.decrypt(current_app.config["SECRET_KEY"], self.basic_password_encrypted)
+
+    @basic_password.setter
+    def basic_password(self, value):
+        self.basic_password_encrypted = (
+            crypto.encrypt(current_app.config["SECRET_KEY"], value) if value else None
+        )
+
+    def subscribes_to(self, event_type):
+        return event_type in self.event_types
+
+
+class Event(db.Model):
+    __tablename__ = "events"
+    __table_args__ = (
+        # Idempotency: one event per (organization, host id); NULL host ids never collide.
+        UniqueConstraint("organization_id", "host_event_id", name="uq_events_org_host_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("evt"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    host_event_id: Mapped[str | None] = mapped_column(String(255))
+    # The JSON envelope exactly as sent (and signed): id, type, created_at, organization_id, data.
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organization: Mapped[Organization] = relationship()
+
+
+class Delivery(db.Model):
+    """One event on its way to one webhook; the database, not the queue, holds its state."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_webhook_log", "webhook_id", "id"),
+        Index("ix_deliveries_webhook_state_log", "webhook_id", "state", "id"),
+        Index("ix_deliveries_webhook_type_log", "webhook_id", "event_type", "id"),
+        Index("ix_deliveries_due", "state", "next_attempt_at"),
+        UniqueConstraint("event_id", "webhook_id", name="uq_deliveries_event_webhook"),
+    )
+
+    PENDING, SUCCEEDED, FAILED, CANCELLED = "pending", "succeeded", "failed", "cancelled"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # Sent as webhook-id: stable across the retries of this delivery.
+    public_id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("msg"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    event_type: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default=PENDING)
+    # Automatic attempts made so far; manual resends do not count toward the schedule.
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    # A worker owns the next attempt until this time (claimed by a conditional UPDATE).
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A manual resend asked for and not yet sent.
+    manual_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    event: Mapped[Event] = relationship()
+    webhook: Mapped[Webhook] = relationship()
+    attempts: Mapped[list["Attempt"]] = relationship(
+        back_populates="delivery", order_by="Attempt.number"
+    )
+
+    @property
+    def is_final(self):
+        return self.state != self.PENDING
+
+
+class Attempt(db.Model):
+    """One HTTP request to the endpoint and what came back, exactly as it happened."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (UniqueConstraint("delivery_id", "number", name="uq_attempts_delivery_number"),)
+
+    AUTOMATIC, MANUAL, PING = "automatic", "manual", "ping"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    trigger: Mapped[str] = mapped_column(String(16))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(2048))
+    # Header lists are [name, value] pairs: order and repeated names (Set-Cookie) are kept.
+    request_headers: Mapped[list] = mapped_column(JSON, default=list)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_headers: Mapped[list | None] = mapped_column(JSON)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    response_body_size: Mapped[int | None] = mapped_column(Integer)
+    response_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    delivery: Mapped[Delivery] = relationship(back_populates="attempts")

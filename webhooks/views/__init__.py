@@ -1,0 +1,1 @@
+"""Browser views, one blueprint per module."""

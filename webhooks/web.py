@@ -1,0 +1,72 @@
+"""Site-wide pages: the home redirect, the organization page, error pages, security headers."""
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .extensions import db
+from .models import WEBHOOKS_PERMISSION, Membership, Organization
+
+bp = Blueprint("web", __name__)
+
+
+@bp.route("/")
+@login_required
+def home():
+    """Send the user to their first organization."""
+    membership = db.session.scalar(
+        db.select(Membership).filter_by(user_id=current_user.id).order_by(Membership.id)
+    )
+    if membership is None:
+        return render_template("no_organization.html")
+    return redirect(url_for("web.organization", slug=membership.organization.slug))
+
+
+@bp.route("/orgs/<slug>")
+@login_required
+def organization(slug):
+    """Show the organization's page with the tabs this user may open."""
+    org = db.session.scalar(db.select(Organization).filter_by(slug=slug))
+    if org is None or current_user.membership_in(org) is None:
+        return render_template("errors/404.html"), 404
+    if current_user.can(WEBHOOKS_PERMISSION, org):
+        return redirect(url_for("webhooks.index", slug=slug))
+    return render_template("organization.html", org=org)
+
+
+@bp.app_context_processor
+def navigation():
+    """Give every template the user's organizations and which of them show the Webhooks tab."""
+    if not current_user.is_authenticated:
+        return {"nav_orgs": []}
+    memberships = db.session.scalars(
+        db.select(Membership).filter_by(user_id=current_user.id).order_by(Membership.id)
+    ).all()
+    return {
+        "nav_orgs": [
+            (m.organization, WEBHOOKS_PERMISSION in (m.permissions or [])) for m in memberships
+        ]
+    }
+
+
+@bp.app_errorhandler(403)
+def forbidden(error):
+    return render_template("errors/403.html"), 403
+
+
+@bp.app_errorhandler(404)
+def not_found(error):
+    if request.path.startswith("/internal/"):
+        return {"errors": [{"path": "", "message": "Not found."}]}, 404
+    return render_template("errors/404.html"), 404
+
+
+@bp.after_app_request
+def security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+    )
+    return response
