@@ -37,11 +37,13 @@ def create_app(test_config=None):
     htmx.init_app(app)
 
     from . import auth, cli, ingest, queue, web
-    from .views import webhooks as webhook_views
+    from .views import log_history, reference, webhooks as webhook_views
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(web.bp)
     app.register_blueprint(webhook_views.bp)
+    app.register_blueprint(log_history.bp)
+    app.register_blueprint(reference.bp)
     app.register_blueprint(ingest.bp)
     csrf.exempt(ingest.bp)
     cli.init_app(app)

@@ -1,0 +1,1 @@
+"""RQ entry points: the worker process, delivery jobs and the periodic reconciler."""
