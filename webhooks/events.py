@@ -1,34 +1,53 @@
 """Turn a business event into a stored envelope and one delivery per subscribed, active webhook."""
 import json
 import logging
+from collections import namedtuple
+from datetime import timezone
 
+from sqlalchemy.exc import IntegrityError
+
+from . import queue
 from .extensions import db
 from .ids import new_id
-from .models import Delivery, Event, Webhook, utcnow
-from . import queue
+from .models import Delivery, Event, Organization, Webhook, utcnow
 
 log = logging.getLogger(__name__)
 
 PING_TYPE = "webhook.ping"
 
+# What ingest answers: the event's public id (None when nothing could be stored), how many
+# deliveries it has, and whether it repeats an event already recorded under the host's id.
+Recorded = namedtuple("Recorded", "event_id deliveries duplicate")
+
 
 def isoformat(moment):
     """Return a UTC timestamp as 2026-11-28T10:00:00.123Z."""
+    moment = moment.astimezone(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def build_event(org, event_type, data, host_event_id=None):
-    """Return an unsaved Event whose payload is the exact JSON envelope to be sent."""
+def envelope_json(envelope):
+    """Serialize an envelope compactly, exactly as it is stored, signed and sent."""
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def build_event(org, event_type, data, host_event_id=None, occurred_at=None):
+    """Return an unsaved Event whose payload is the exact JSON envelope to be sent.
+
+    org needs only .id and .slug. occurred_at is the host's time of the business event;
+    without one it is the moment the service accepted the event.
+    """
     event = Event(public_id=new_id("evt"), organization_id=org.id, type=event_type,
                   host_event_id=host_event_id, created_at=utcnow())
     envelope = {
         "id": event.public_id,
         "type": event_type,
         "created_at": isoformat(event.created_at),
+        "occurred_at": isoformat(occurred_at or event.created_at),
         "organization_id": org.slug,
         "data": data,
     }
-    event.payload = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+    event.payload = envelope_json(envelope)
     return event
 
 
@@ -41,19 +60,91 @@ def subscribed_webhooks(org, event_type):
 
 
 def new_delivery(event, webhook):
-    return Delivery(event=event, webhook_id=webhook.id, organization_id=event.organization_id,
-                    event_type=event.type, state=Delivery.PENDING, next_attempt_at=event.created_at)
+    """Return an unsaved delivery of event to webhook (anything with an .id), due now."""
+    return Delivery(public_id=new_id("msg"), event=event, webhook_id=webhook.id,
+                    organization_id=event.organization_id, event_type=event.type,
+                    state=Delivery.PENDING, next_attempt_at=event.created_at,
+                    created_at=event.created_at, updated_at=event.created_at)
+
+
+def submit(delivery_ids):
+    """Hand committed delivery ids to the queue; on failure they stay due for the reconciler."""
+    if not delivery_ids:
+        return
+    try:
+        queue.get_queue().submit(list(delivery_ids))
+    except Exception:  # the rows are committed and due: the reconciler will pick them up
+        log.exception("could not hand deliveries %s to the queue; the reconciler will",
+                      delivery_ids)
 
 
 def dispatch(deliveries):
     """Hand committed deliveries to the queue; on failure they stay due for the reconciler."""
-    ids = [d.id for d in deliveries]
-    if not ids:
-        return
+    submit([d.id for d in deliveries])
+
+
+OrgRef = namedtuple("OrgRef", "id slug")
+WebhookRef = namedtuple("WebhookRef", "id")
+
+
+def _organization_and_targets(slug, event_type):
+    """Return (OrgRef, [WebhookRef]) for the slug in one query, or (None, []) if unknown."""
+    rows = db.session.execute(
+        db.select(Organization.id, Webhook.id, Webhook.event_types)
+        .outerjoin(Webhook, (Webhook.organization_id == Organization.id)
+                   & Webhook.is_active.is_(True) & Webhook.deleted_at.is_(None))
+        .where(Organization.slug == slug)
+        .order_by(Webhook.id)
+    ).all()
+    if not rows:
+        return None, []
+    targets = [WebhookRef(wid) for _, wid, types in rows if wid is not None and event_type in (types or ())]
+    return OrgRef(rows[0][0], slug), targets
+
+
+def _recorded_duplicate(org_id, host_event_id):
+    """Return what the first event recorded under this host id answered, or None."""
+    first = db.session.execute(
+        db.select(Event.id, Event.public_id).filter_by(organization_id=org_id,
+                                                      host_event_id=host_event_id)
+    ).one_or_none()
+    if first is None:
+        return None
+    event_pk, public_id = first
+    count = db.session.scalar(
+        db.select(db.func.count()).select_from(Delivery).filter_by(event_id=event_pk)
+    )
+    return Recorded(public_id, count, True)
+
+
+def record(org_slug, event_type, data, host_event_id=None, occurred_at=None):
+    """Store the event and its deliveries in one transaction, then hand them to the queue.
+
+    Idempotent on (organization, host_event_id) through the unique constraint, so two
+    requests racing with the same id still make one event.
+    """
+    org, targets = _organization_and_targets(org_slug, event_type)
+    if org is None:
+        db.session.rollback()
+        return Recorded(None, 0, False)
+    event = build_event(org, event_type, data, host_event_id, occurred_at)
+    deliveries = [new_delivery(event, target) for target in targets]
+    db.session.add(event)
+    db.session.add_all(deliveries)
     try:
-        queue.get_queue().submit(ids)
-    except Exception:  # the rows are committed and due: the reconciler will pick them up
-        log.exception("could not hand deliveries %s to the queue; the reconciler will", ids)
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        recorded = _recorded_duplicate(org.id, host_event_id) if host_event_id else None
+        db.session.rollback()
+        if recorded is None:  # not a repeat (say, the organization was deleted meanwhile)
+            raise
+        return recorded
+    # Read these now: after the commit they are expired and would cost a query each.
+    public_id, ids = event.public_id, [d.id for d in deliveries]
+    db.session.commit()
+    submit(ids)
+    return Recorded(public_id, len(ids), False)
 
 
 def send_ping(webhook):

@@ -1,4 +1,170 @@
-"""The internal endpoint the host application posts events to."""
-from flask import Blueprint
+"""The internal endpoint the host application posts events to: authenticate, validate, record."""
+import hmac
+import json
+import math
+
+from flask import Blueprint, abort, current_app, request
+from jsonschema import Draft202012Validator
+from werkzeug.exceptions import HTTPException
+
+from . import catalog, events
 
 bp = Blueprint("ingest", __name__, url_prefix="/internal")
+
+# The request body the host posts. Unknown top-level fields are refused so that a typo such
+# as "occured_at" is reported instead of silently dropped.
+REQUEST_SCHEMA = {
+    "$schema": catalog.DRAFT,
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": "^[!-~]{1,255}$",
+               "description": "The host's idempotency key: 1-255 printable ASCII characters."},
+        "organization_id": {"type": "string", "pattern": "^[!-~]{1,64}$",
+                            "description": "The organization's slug."},
+        "type": {"type": "string", "description": "An event type of the catalog."},
+        "occurred_at": {"type": "string", "format": "date-time",
+                        "description": "When it happened in the host application (RFC 3339)."},
+        "data": {"type": "object", "description": "The payload; must match the type's schema."},
+    },
+    "required": ["organization_id", "type", "data"],
+    "additionalProperties": False,
+}
+_REQUEST_VALIDATOR = Draft202012Validator(REQUEST_SCHEMA, format_checker=catalog.FORMAT_CHECKER)
+
+
+def _problem(status, message, path="", **headers):
+    return {"errors": [{"path": path, "message": message}]}, status, headers
+
+
+def _refusal():
+    """Return an error response unless the request carries the internal bearer token."""
+    expected = current_app.config.get("WEBHOOKS_INTERNAL_TOKEN")
+    if not expected:
+        return _problem(503, "Ingest is disabled: WEBHOOKS_INTERNAL_TOKEN is not set on the server.")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
+                                                             expected.encode()):
+        return _problem(401, "Missing or wrong bearer token.", **{"WWW-Authenticate": "Bearer"})
+    return None
+
+
+def _finite(text):
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"number out of range: {text}")
+    return number
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _read_body():
+    """Return the body's bytes; abort with 413 past MAX_CONTENT_LENGTH, chunked or not."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None or "wsgi.input_terminated" not in request.environ:
+        return request.get_data(cache=False)  # Werkzeug answers 413 from Content-Length
+    # A chunked body: Werkzeug's limited stream stops at the limit without complaining, so
+    # read one byte past it from the server's (terminated) stream to tell "too large".
+    stream, data = request.environ["wsgi.input"], bytearray()
+    while len(data) <= limit:
+        chunk = stream.read(min(64 * 1024, limit + 1 - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    if len(data) > limit:
+        abort(413)
+    return bytes(data)
+
+
+def _parse_body():
+    """Return (document, None) for a JSON object body, or (None, error message)."""
+    raw = _read_body()
+    if not raw.strip():
+        return None, "The body is empty: send a JSON object with organization_id, type and data."
+    try:
+        document = json.loads(raw, parse_float=_finite, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError too
+        detail = str(error) if not isinstance(error, RecursionError) else "nested too deeply"
+        return None, f"The body is not valid JSON: {detail[:200]}"
+    if not isinstance(document, dict):
+        return None, "The body must be a JSON object with organization_id, type and data."
+    return document, None
+
+
+def _problems(document):
+    """Return every problem of the request: envelope fields first, then data against its type."""
+    errors = catalog.errors_of(_REQUEST_VALIDATOR, document)
+    event_type = document.get("type")
+    if isinstance(event_type, str) and event_type not in catalog.SUBSCRIBABLE:
+        message = (f"{event_type[:64]!r} is sent by the service itself." if event_type in catalog.BY_TYPE
+                   else f"Unknown event type {event_type[:64]!r}; see GET /internal/event-types.")
+        errors.append({"path": "type", "message": message})
+    elif isinstance(event_type, str) and isinstance(document.get("data"), dict):
+        errors.extend(catalog.validate_data(event_type, document["data"]))
+    return errors
+
+
+@bp.post("/events")
+def receive_event():
+    """Record a host event and fan it out to the organization's subscribed, active webhooks."""
+    refusal = _refusal()
+    if refusal:
+        return refusal
+    document, error = _parse_body()
+    if error:
+        return _problem(400, error)
+    errors = _problems(document)
+    if not errors:
+        try:  # lone surrogates (\ud800) parse but cannot be stored or sent as UTF-8
+            events.envelope_json(document).encode("utf-8")
+        except (UnicodeEncodeError, RecursionError):
+            errors.append({"path": "", "message": "The body holds text that is not valid Unicode "
+                                                  "(an unpaired surrogate escape)."})
+    if errors:
+        return {"errors": errors}, 422
+    occurred_at = document.get("occurred_at")
+    recorded = events.record(
+        document["organization_id"], document["type"], document["data"],
+        host_event_id=document.get("id"),
+        occurred_at=catalog.parse_datetime(occurred_at) if occurred_at else None,
+    )
+    answer = {"event_id": recorded.event_id, "deliveries": recorded.deliveries}
+    if recorded.event_id is None:
+        answer["warning"] = (f"No organization {document['organization_id']!r}: "
+                             "acknowledged, nothing stored or delivered.")
+        current_app.logger.warning("event for unknown organization %r ignored",
+                                   document["organization_id"])
+        return answer, 202
+    if recorded.duplicate:
+        answer["duplicate"] = True
+        return answer, 200
+    return answer, 202
+
+
+@bp.get("/event-types")
+def event_types():
+    """List the catalog: each type's kind, label, description, data schema and an example."""
+    refusal = _refusal()
+    if refusal:
+        return refusal
+    return catalog.as_json()
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error):
+    """Answer errors raised under /internal (413 above all) in JSON, like every other answer."""
+    if error.code == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return _problem(413, f"The body is larger than {limit // 1024} KiB ({limit} bytes).")
+    return _problem(error.code, error.description)
+
+
+@bp.app_errorhandler(405)
+def method_not_allowed(error):
+    """Answer a wrong method on /internal in JSON; leave the rest of the app alone."""
+    if request.path.startswith(bp.url_prefix + "/"):
+        response = error.get_response()
+        body, status, _ = _problem(405, error.description)
+        return body, status, {"Allow": response.headers.get("Allow", "")}
+    return error

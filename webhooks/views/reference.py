@@ -1,4 +1,23 @@
 """The in-app event reference: every event type, its fields and an example."""
-from flask import Blueprint
+import json
+
+from flask import Blueprint, g, render_template
+
+from .. import catalog
+from ..access import webhooks_permission_required
 
 bp = Blueprint("reference", __name__)
+
+
+@bp.route("/orgs/<slug>/webhooks/events")
+@webhooks_permission_required
+def events(slug):
+    """Show every event type grouped by kind: its fields, an example and how to verify it."""
+    examples = {
+        t.type: json.dumps(catalog.example_envelope(t.type, g.org.slug), indent=2, ensure_ascii=False)
+        for t in catalog.BY_TYPE.values()
+    }
+    return render_template(
+        "reference/events.html", org=g.org, groups=catalog.by_kind(), ping=catalog.PING,
+        fields=catalog.fields, examples=examples,
+    )
