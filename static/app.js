@@ -59,3 +59,28 @@
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
   document.addEventListener("htmx:load", function (e) { enhance(e.detail.elt); });
 })();
+
+// == Webhooks tab ==
+(function () {
+  "use strict";
+
+  // Controls that only make sense with JavaScript (select-all) are hidden in the HTML.
+  function revealJsOnly(root) {
+    root.querySelectorAll("[data-js-only]").forEach(function (el) { el.hidden = false; });
+  }
+
+  // A confirmed data-confirm button with data-confirm-field skips the no-JS confirmation page.
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest("[data-confirm][data-confirm-field]");
+    if (!button || e.defaultPrevented || !button.form) return;
+    var field = document.createElement("input");
+    field.type = "hidden";
+    field.name = button.dataset.confirmField;
+    field.value = "yes";
+    button.form.appendChild(field);
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { revealJsOnly(document); });
+  document.addEventListener("htmx:load", function (e) { revealJsOnly(e.detail.elt); });
+})();
+// == end Webhooks tab ==

@@ -1,18 +1,176 @@
 """The Webhooks tab: list, add, edit, toggle and delete an organization's webhooks."""
-from flask import Blueprint, g, render_template
+from http import HTTPStatus
 
-from ..access import webhooks_permission_required
-from ..extensions import db
-from ..models import Webhook
+from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
+                   url_for)
+from flask_htmx import make_response
+
+from .. import catalog, delivery, events
+from ..access import get_webhook, webhooks_permission_required
+from ..extensions import db, htmx
+from ..forms import WebhookForm, url_target_problem
+from ..models import Webhook, utcnow
 
 bp = Blueprint("webhooks", __name__, url_prefix="/orgs/<slug>/webhooks")
+
+PER_PAGE = 25
+
+
+@bp.app_template_global()
+def event_summary(event_types):
+    """Return short chips for a subscription: "All events", "All job events", "Job: Created, Updated"."""
+    chosen = set(event_types or ())
+    if chosen >= set(catalog.SUBSCRIBABLE):
+        return ["All events"]
+    chips = []
+    for kind, types in catalog.by_kind():
+        labels = [t.label for t in types if t.type in chosen]
+        if not labels:
+            continue
+        if len(labels) == len(types) > 1:
+            chips.append(f"All {kind.lower()} events")
+        else:
+            chips.append(f"{kind}: {', '.join(labels)}")
+    chips.extend(sorted(chosen - set(catalog.BY_TYPE)))  # types no longer in the catalog
+    return chips
+
+
+@bp.app_template_global()
+def latest_response(webhook):
+    """Return (succeeded, text) for the webhook's latest attempt, or None before any."""
+    if webhook.last_attempt_at is None:
+        return None
+    code = webhook.last_status_code
+    if code is not None:
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = ""
+        return 200 <= code < 300, f"{code} {phrase}".strip()
+    return False, webhook.last_error or "No response"
+
+
+@bp.app_template_global()
+def has_endpoint(endpoint):
+    """Return whether a view exists, so links to pages built elsewhere appear once they land."""
+    return endpoint in current_app.view_functions
+
+
+def _form_for(webhook=None):
+    """Return the form, prefilled from webhook on GET; the stored password is never included."""
+    has_password = bool(webhook and webhook.basic_password_encrypted)
+    if request.method == "POST" or webhook is None:
+        return WebhookForm(has_stored_password=has_password)
+    data = {"name": webhook.name, "url": webhook.url, "auth_type": webhook.auth_type,
+            "basic_username": webhook.basic_username, "event_types": webhook.event_types}
+    return WebhookForm(data=data, has_stored_password=has_password)
+
+
+def _render_form_page(template, form, status=200, **context):
+    return render_template(template, org=g.org, form=form, groups=catalog.by_kind(),
+                           **context), status
 
 
 @bp.route("/")
 @webhooks_permission_required
 def index(slug):
-    """List the organization's webhooks."""
-    webhooks = db.session.scalars(
-        db.select(Webhook).filter_by(organization_id=g.org.id, deleted_at=None).order_by(Webhook.id)
-    ).all()
-    return render_template("webhooks/index.html", org=g.org, webhooks=webhooks)
+    """List the organization's webhooks, oldest first, 25 to a page."""
+    query = (db.select(Webhook).filter_by(organization_id=g.org.id, deleted_at=None)
+             .order_by(Webhook.id))
+    page = db.paginate(query, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    return render_template("webhooks/index.html", org=g.org, page=page)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@webhooks_permission_required
+def new(slug):
+    """Show the add form; save a valid webhook, deactivated, and return to the listing."""
+    form = _form_for()
+    if form.validate_on_submit():
+        webhook = Webhook(organization_id=g.org.id, is_active=False)
+        form.apply_to(webhook)
+        db.session.add(webhook)
+        db.session.commit()
+        flash(f"Webhook “{webhook.name}” was added. It is deactivated: "
+              "turn it on when your endpoint is ready.", "success")
+        return redirect(url_for(".index", slug=slug))
+    status = 422 if form.errors else 200
+    return _render_form_page("webhooks/new.html", form, status)
+
+
+@bp.route("/validate-url", methods=["POST"])
+@webhooks_permission_required
+def validate_url(slug):
+    """Return the URL field's error area for inline validation as the user leaves the field."""
+    url = (request.form.get("url") or "").strip()
+    problem = url_target_problem(url) if url else None
+    return render_template("webhooks/_url_error.html", error=problem)
+
+
+@bp.route("/<int:webhook_id>", methods=["GET", "POST"])
+@webhooks_permission_required
+def detail(slug, webhook_id):
+    """Show a webhook's status and edit form; save valid changes."""
+    webhook = get_webhook(g.org, webhook_id)
+    form = _form_for(webhook)
+    if form.validate_on_submit():
+        form.apply_to(webhook)
+        db.session.commit()
+        flash(f"Saved changes to “{webhook.name}”.", "success")
+        return redirect(url_for(".detail", slug=slug, webhook_id=webhook.id))
+    status = 422 if form.errors else 200
+    return _render_form_page("webhooks/detail.html", form, status, webhook=webhook)
+
+
+def _switch(webhook, active):
+    """Turn a webhook on (then ping it) or off (cancelling pending deliveries); flash the outcome."""
+    if active == webhook.is_active:
+        return
+    if active:
+        webhook.is_active = True
+        db.session.commit()
+        events.send_ping(webhook)
+        flash(f"Webhook “{webhook.name}” turned on — a test event was sent to {webhook.url}.",
+              "success")
+    else:
+        webhook.is_active = False
+        delivery.cancel_pending(webhook.id, "Webhook was deactivated")
+        db.session.commit()
+        flash(f"Webhook “{webhook.name}” turned off — it will receive no events until "
+              "you turn it on again.", "info")
+
+
+@bp.route("/<int:webhook_id>/toggle", methods=["POST"])
+@webhooks_permission_required
+def toggle(slug, webhook_id):
+    """Turn a webhook on or off; htmx gets the re-rendered row (or status), others a redirect."""
+    webhook = get_webhook(g.org, webhook_id)
+    _switch(webhook, request.form.get("active") == "1")
+    on_detail = request.form.get("from") == "detail"
+    if htmx:
+        template = "webhooks/_status_swap.html" if on_detail else "webhooks/_row_swap.html"
+        response = make_response(render_template(template, org=g.org, webhook=webhook),
+                                 trigger={"webhookToggled": {"id": webhook.id}})
+    elif on_detail:
+        response = redirect(url_for(".detail", slug=slug, webhook_id=webhook.id))
+    else:
+        page = request.form.get("page", type=int)
+        response = redirect(url_for(".index", slug=slug, page=page if page and page > 1 else None))
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.route("/<int:webhook_id>/delete", methods=["GET", "POST"])
+@webhooks_permission_required
+def delete(slug, webhook_id):
+    """Ask for confirmation; on a confirmed POST, delete the webhook and cancel what is pending."""
+    webhook = get_webhook(g.org, webhook_id)
+    if request.method == "GET" or request.form.get("confirmed") != "yes":
+        return render_template("webhooks/delete.html", org=g.org, webhook=webhook)
+    # Soft delete: the row stays so cancelled deliveries keep their webhook and reason.
+    webhook.deleted_at = utcnow()
+    webhook.is_active = False
+    delivery.cancel_pending(webhook.id, "Webhook was deleted")
+    db.session.commit()
+    flash(f"Webhook “{webhook.name}” was deleted.", "success")
+    return redirect(url_for(".index", slug=slug))
