@@ -1,7 +1,16 @@
 """Where webhooks may be sent: https only, no credentials in the URL, no private addresses (SSRF)."""
+import atexit
 import ipaddress
+import os
 import socket
+import tempfile
+import threading
+from pathlib import Path
 from urllib.parse import urlsplit
+
+import certifi
+from requests_hardened import Config, Manager
+from requests_hardened.ip_filter import InvalidIPAddress
 
 MAX_URL_LENGTH = 2048
 
@@ -62,3 +71,57 @@ def target_problem(url, allow_private=False, resolver=resolve):
     if blocked and len(blocked) == len(addresses):
         return PRIVATE.format(host=host, address=", ".join(blocked))
     return None
+
+
+# --- At connect time -------------------------------------------------------------------------
+# The save-time check above can be outwitted by DNS that changes its answer (rebinding), so
+# every request also goes through requests-hardened: it resolves the host once, refuses a
+# private/loopback/reserved answer, and connects to that very address (Host, SNI and the
+# certificate check stay on the name).
+
+BLOCKED = "Host resolves to a private address (blocked)"
+
+
+def hardened_session(allow_private=False, connect_timeout=5, read_timeout=15):
+    """Return a requests session that never follows redirects and pins a checked address."""
+    config = Config(
+        # allow_loopback in requests-hardened only lets 127/8 and ::1 through, not 10/8 or
+        # 192.168/16; WEBHOOKS_ALLOW_PRIVATE_TARGETS means all of them, so the filter is off.
+        ip_filter_enable=not allow_private,
+        ip_filter_allow_loopback_ips=False,
+        never_redirect=True,
+        default_timeout=(connect_timeout, read_timeout),
+    )
+    return Manager(config).get_session()
+
+
+def is_blocked_error(exc):
+    """Return whether a requests exception is the connect-time address filter refusing a host."""
+    return isinstance(exc, InvalidIPAddress)
+
+
+_bundles = {}
+_bundles_lock = threading.Lock()
+
+
+def ca_bundle(extra=None):
+    """Return a CA file with the public CAs, plus the extra bundle's CAs when one is given."""
+    if not extra:
+        return certifi.where()
+    key = (extra, os.path.getmtime(extra))
+    with _bundles_lock:
+        if key not in _bundles:
+            combined = Path(certifi.where()).read_bytes() + b"\n" + Path(extra).read_bytes()
+            fd, path = tempfile.mkstemp(prefix="webhooks-ca-", suffix=".pem")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(combined)
+            atexit.register(_remove_quietly, path)
+            _bundles[key] = path
+        return _bundles[key]
+
+
+def _remove_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

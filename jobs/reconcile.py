@@ -1,0 +1,64 @@
+"""The periodic reconciler: the database says what is due; put back what no queue holds."""
+from rq import Queue
+from rq.job import Job, JobStatus
+from rq_scheduler import Scheduler
+
+from webhooks import delivery as engine
+from webhooks.extensions import db
+from webhooks.models import utcnow
+from webhooks.queue import (DELIVER, DELIVER_MANUAL, JOB_TIMEOUT, QUEUE_NAME, delivery_job_id,
+                            due_time)
+
+from .delivery import redis_connection, scheduler
+
+RECONCILER_ID = "webhooks-reconciler"
+RECONCILE = "jobs.reconcile.reconcile"
+# A job in one of these states will still run; anything else (missing after a Redis flush,
+# failed, or "started" by a worker that died: its lease expired) no longer carries the work.
+LIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def interval_seconds():
+    return engine.setting("WEBHOOKS_RECONCILE_SECONDS", 15.0)
+
+
+def reconcile():
+    """Enqueue due deliveries, schedule the ones due before the next run, re-send stale resends."""
+    connection = redis_connection()
+    now, horizon = utcnow(), interval_seconds()
+    due = engine.due_deliveries(now, horizon=horizon)
+    job_ids = [delivery_job_id(delivery_id, count + 1) for delivery_id, _, count in due]
+    existing = Job.fetch_many(job_ids, connection=connection) if job_ids else []
+    queue = Queue(QUEUE_NAME, connection=connection)
+    to_enqueue, scheduled = [], 0
+    for (delivery_id, at, _), job_id, job in zip(due, job_ids, existing):
+        if job is not None and job.get_status(refresh=False) in LIVE:
+            continue
+        if at <= now:
+            to_enqueue.append(Queue.prepare_data(DELIVER, args=(delivery_id,), job_id=job_id,
+                                                 result_ttl=0, timeout=JOB_TIMEOUT))
+        else:
+            scheduler(connection).enqueue_at(due_time(at), DELIVER, delivery_id, job_id=job_id,
+                                             queue_name=QUEUE_NAME, job_result_ttl=0,
+                                             timeout=JOB_TIMEOUT)
+            scheduled += 1
+    if to_enqueue:
+        queue.enqueue_many(to_enqueue)
+    resends = engine.requested_resends(now, older_than=horizon)
+    for delivery_id in resends:
+        queue.enqueue(DELIVER_MANUAL, delivery_id, result_ttl=0, job_timeout=JOB_TIMEOUT)
+    db.session.rollback()
+    return {"enqueued": len(to_enqueue), "scheduled": scheduled, "resends": len(resends)}
+
+
+def ensure_registered(connection, interval):
+    """Register the reconciler as a periodic rq-scheduler job unless it is there (e.g. after FLUSHALL)."""
+    jobs = Scheduler.scheduled_jobs_key
+    if connection.zscore(jobs, RECONCILER_ID) is not None and \
+            connection.exists(Job.key_for(RECONCILER_ID)):
+        return False
+    scheduler(connection).schedule(
+        scheduled_time=utcnow(), func=RECONCILE, interval=int(max(1, interval)),
+        repeat=None, id=RECONCILER_ID, queue_name=QUEUE_NAME, timeout=JOB_TIMEOUT,
+    )
+    return True

@@ -1,0 +1,83 @@
+"""The worker process: `python -m jobs.worker` runs an RQ worker on the deliveries queue.
+
+The Flask app is built once per process (not per job, not at import time) and every job runs
+inside its app context. The default worker does not fork per job: a fork costs more than a
+fast delivery and would throw away the kept-alive HTTPS connections (see bench/delivery.py).
+"""
+import argparse
+import logging
+import os
+import threading
+
+from redis import Redis
+from rq import Queue, SimpleWorker, Worker
+from rq.job import Job
+
+from webhooks import create_app
+from webhooks.extensions import db
+from webhooks.queue import QUEUE_NAME
+
+from . import reconcile
+
+log = logging.getLogger(__name__)
+
+
+class AppJob(Job):
+    """An RQ job that runs inside the worker process's app context."""
+
+    app = None
+    pid = None
+
+    def perform(self):
+        with self.app.app_context():
+            if os.getpid() != AppJob.pid:
+                # A forked child must not share the parent's pooled database connections.
+                db.engine.dispose(close=False)
+                AppJob.pid = os.getpid()
+            try:
+                return super().perform()
+            finally:
+                db.session.remove()
+
+
+def keep_reconciler_registered(app, connection, stop):
+    """Re-register the periodic reconciler whenever it disappears (a flushed or new Redis)."""
+    with app.app_context():
+        interval = reconcile.interval_seconds()
+    while not stop.wait(max(1.0, interval / 2)):
+        try:
+            if reconcile.ensure_registered(connection, interval):
+                log.warning("re-registered the periodic reconciler (was Redis flushed?)")
+        except Exception:  # Redis briefly away: the next round tries again
+            log.exception("could not check the periodic reconciler's registration")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Deliver webhooks from the RQ deliveries queue.")
+    parser.add_argument("--fork", action="store_true",
+                        help="fork a process per job (rq's Worker) instead of running jobs in-process")
+    parser.add_argument("--burst", action="store_true", help="quit when the queue is empty")
+    parser.add_argument("--name", help="worker name (default: rq's)")
+    args = parser.parse_args(argv)
+
+    app = create_app()
+    AppJob.app, AppJob.pid = app, os.getpid()
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    with app.app_context():
+        reconcile.ensure_registered(connection, reconcile.interval_seconds())
+    stop = threading.Event()
+    keeper = threading.Thread(target=keep_reconciler_registered, args=(app, connection, stop),
+                              name="reconciler-keeper", daemon=True)
+    keeper.start()
+
+    worker_class = Worker if args.fork else SimpleWorker
+    queue = Queue(QUEUE_NAME, connection=connection, job_class=AppJob)
+    worker = worker_class([queue], connection=connection, job_class=AppJob, name=args.name)
+    try:
+        worker.work(burst=args.burst, logging_level=os.environ.get("WEBHOOKS_LOG_LEVEL", "INFO"))
+    finally:
+        stop.set()
+
+
+if __name__ == "__main__":
+    main()
