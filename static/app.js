@@ -84,3 +84,22 @@
   document.addEventListener("htmx:load", function (e) { revealJsOnly(e.detail.elt); });
 })();
 // == end Webhooks tab ==
+// == Log History ==
+(function () {
+  "use strict";
+  // The delivery modal opens when its body receives a lazily loaded panel, and empties when
+  // closed so a pending panel stops polling.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "log-modal-body") {
+      var dialog = e.detail.target.closest("dialog");
+      if (dialog && !dialog.open) dialog.showModal();
+    }
+  });
+  document.addEventListener("close", function (e) {
+    if (e.target.matches && e.target.matches("dialog[data-log-modal]")) {
+      var body = e.target.querySelector("#log-modal-body");
+      if (body) body.innerHTML = "";
+    }
+  }, true);
+})();
+// == end Log History ==

@@ -1,0 +1,185 @@
+"""Log History queries: a webhook's deliveries, newest first, filtered and paginated by index."""
+import json
+import math
+from dataclasses import dataclass
+
+from . import catalog
+from .extensions import db
+from .models import Attempt, Delivery, Event
+
+PER_PAGE = 25
+
+# Outcome filter value -> delivery state; each maps to one state so the query can walk
+# ix_deliveries_webhook_state_log in id order instead of sorting.
+OUTCOMES = {
+    "all": None,
+    "succeeded": Delivery.SUCCEEDED,
+    "failed": Delivery.FAILED,
+    "pending": Delivery.PENDING,
+    "cancelled": Delivery.CANCELLED,
+}
+OUTCOME_LABELS = {"all": "All outcomes", "succeeded": "Succeeded", "failed": "Failed",
+                  "pending": "Pending", "cancelled": "Cancelled"}
+
+
+def event_type_choices():
+    """Return [(type, label), …] of every event type Log History can show."""
+    return [(t.type, f"{t.title} ({t.type})") for t in catalog.EVENT_TYPES + (catalog.PING,)]
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    outcome: str = "all"
+    event_type: str | None = None
+
+    @classmethod
+    def from_args(cls, args):
+        """Read the filters from query arguments, ignoring values that are not choices."""
+        outcome = args.get("outcome", "all")
+        event_type = args.get("type") or None
+        return cls(
+            outcome=outcome if outcome in OUTCOMES else "all",
+            event_type=event_type if event_type in catalog.BY_TYPE else None,
+        )
+
+    @property
+    def active(self):
+        return self.outcome != "all" or self.event_type is not None
+
+    def args(self):
+        """Return the query arguments that reproduce this filter (only the non-default ones)."""
+        out = {}
+        if self.outcome != "all":
+            out["outcome"] = self.outcome
+        if self.event_type:
+            out["type"] = self.event_type
+        return out
+
+    def conditions(self, webhook):
+        conds = [Delivery.webhook_id == webhook.id]
+        if OUTCOMES[self.outcome]:
+            conds.append(Delivery.state == OUTCOMES[self.outcome])
+        if self.event_type:
+            conds.append(Delivery.event_type == self.event_type)
+        return conds
+
+    def matches(self, delivery):
+        return ((OUTCOMES[self.outcome] in (None, delivery.state))
+                and self.event_type in (None, delivery.event_type))
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One line of Log History: the delivery, its event, and the URL its latest attempt called."""
+
+    delivery: Delivery
+    event: Event
+    url: str
+
+    @property
+    def event_title(self):
+        return catalog.title_of(self.event.type)
+
+    @property
+    def polls(self):
+        """Return whether the row should refresh itself: its outcome is not settled yet."""
+        return self.delivery.state == Delivery.PENDING or self.delivery.manual_requested_at is not None
+
+
+@dataclass(frozen=True)
+class LogPage:
+    rows: list
+    total: int
+    page: int
+    pages: int
+    filter: LogFilter
+
+    @property
+    def first_index(self):
+        return (self.page - 1) * PER_PAGE + 1 if self.total else 0
+
+    @property
+    def last_index(self):
+        return (self.page - 1) * PER_PAGE + len(self.rows)
+
+    @property
+    def newest_id(self):
+        """Return the id of the newest delivery shown, the mark for the new-rows poll."""
+        return self.rows[0].delivery.id if self.rows else 0
+
+
+def _page_number(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _rows(webhook, pairs):
+    """Attach to each (delivery, event) the URL its latest attempt called (else the webhook's)."""
+    ids = [d.id for d, _ in pairs]
+    urls = {}
+    if ids:
+        # At most PER_PAGE × attempts rows, read through uq_attempts_delivery_number.
+        for delivery_id, url in db.session.execute(
+            db.select(Attempt.delivery_id, Attempt.url)
+            .where(Attempt.delivery_id.in_(ids))
+            .order_by(Attempt.delivery_id, Attempt.number)
+        ):
+            urls[delivery_id] = url
+    return [LogRow(d, e, urls.get(d.id, webhook.url)) for d, e in pairs]
+
+
+def log_page(webhook, log_filter, page=1):
+    """Return one page of the webhook's Log History; an out-of-range page is clamped."""
+    conds = log_filter.conditions(webhook)
+    total = db.session.scalar(db.select(db.func.count()).select_from(Delivery).where(*conds))
+    pages = max(1, math.ceil(total / PER_PAGE))
+    page = min(max(_page_number(page), 1), pages)
+    pairs = db.session.execute(
+        db.select(Delivery, Event)
+        .join(Event, Event.id == Delivery.event_id)
+        .where(*conds)
+        .order_by(Delivery.id.desc())
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
+    ).all()
+    return LogPage(_rows(webhook, pairs), total, page, pages, log_filter)
+
+
+def has_newer(webhook, log_filter, after_id):
+    """Return whether a delivery newer than after_id matches the filter."""
+    conds = log_filter.conditions(webhook) + [Delivery.id > after_id]
+    return db.session.scalar(db.select(db.select(Delivery.id).where(*conds).exists())) is True
+
+
+def get_row(webhook, delivery_id):
+    """Return the LogRow of one of the webhook's deliveries, or None."""
+    pair = db.session.execute(
+        db.select(Delivery, Event)
+        .join(Event, Event.id == Delivery.event_id)
+        .where(Delivery.id == delivery_id, Delivery.webhook_id == webhook.id)
+    ).first()
+    return _rows(webhook, [tuple(pair)])[0] if pair else None
+
+
+def pretty_json(text):
+    """Return JSON text indented for reading; the text itself if it is not JSON."""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return text
+
+
+SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie"}
+
+
+def masked_headers(headers):
+    """Return [name, value] pairs with credentials hidden, whatever the stored form."""
+    shown = []
+    for name, value in headers or []:
+        if name.lower() in SENSITIVE_HEADERS and "•" not in str(value):
+            scheme = str(value).split(" ", 1)[0] if " " in str(value) else ""
+            value = f"{scheme} ••••••••".strip()
+        shown.append([name, value])
+    return shown
