@@ -89,13 +89,14 @@ def make_app(app_config):
 
     yield factory
     for app in apps:
+        # Stop background delivery threads first: they hold row locks that TRUNCATE waits on.
+        if hasattr(app.extensions.get("webhooks_queue"), "shutdown"):
+            app.extensions["webhooks_queue"].shutdown()
         with app.app_context():
             if db.engine.dialect.name == "postgresql":
                 _truncate_all()
             db.session.remove()
             db.engine.dispose()
-        if hasattr(app.extensions.get("webhooks_queue"), "shutdown"):
-            app.extensions["webhooks_queue"].shutdown()
 
 
 @pytest.fixture
