@@ -1,8 +1,7 @@
 """The Webhooks tab: list, add, edit, toggle and delete an organization's webhooks."""
 from http import HTTPStatus
 
-from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_htmx import make_response
 
 from .. import catalog, delivery, events
@@ -48,12 +47,6 @@ def latest_response(webhook):
             phrase = ""
         return 200 <= code < 300, f"{code} {phrase}".strip()
     return False, webhook.last_error or "No response"
-
-
-@bp.app_template_global()
-def has_endpoint(endpoint):
-    """Return whether a view exists, so links to pages built elsewhere appear once they land."""
-    return endpoint in current_app.view_functions
 
 
 def _form_for(webhook=None):
