@@ -20,6 +20,12 @@ def home():
     return redirect(url_for("web.organization", slug=membership.organization.slug))
 
 
+@bp.route("/healthz")
+def healthz():
+    """Answer 200 for load balancers and deploy checks, touching nothing else."""
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+
+
 @bp.route("/orgs/<slug>")
 @login_required
 def organization(slug):
