@@ -24,7 +24,7 @@ OUTCOME_LABELS = {"all": "All outcomes", "succeeded": "Succeeded", "failed": "Fa
 
 def event_type_choices():
     """Return [(type, label), …] of every event type Log History can show."""
-    return [(t.type, f"{t.title} ({t.type})") for t in catalog.EVENT_TYPES + (catalog.PING,)]
+    return [(t.type, t.title) for t in catalog.EVENT_TYPES + (catalog.PING,)]
 
 
 @dataclass(frozen=True)
