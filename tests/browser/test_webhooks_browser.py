@@ -87,6 +87,11 @@ def test_add_toggle_edit_and_delete_a_webhook(page, live_server, factory, receiv
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("status").filter(has_text="Saved changes")).to_be_visible()
     expect(page.get_by_role("heading", name="CRM sync (production)", exact=True)).to_be_visible()
+    detail_switch = page.get_by_role("switch", name="Status of CRM sync (production)")
+    detail_switch.click()  # htmx swaps the status block of the detail screen
+    expect(detail_switch).not_to_be_checked()
+    expect(page.locator("#webhook-status")).to_contain_text("Deactivated")
+    expect(page.get_by_role("status").filter(has_text="turned off")).to_be_visible()
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete webhook").click()
