@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from .extensions import db, login_manager
+from .extensions import db, htmx, login_manager
 from .models import LoginThrottle, User, utcnow
 
 bp = Blueprint("auth", __name__)
@@ -27,9 +27,14 @@ def load_user(user_id):
     return db.session.get(User, int(user_id))
 
 
-login_manager.login_view = "auth.login"
-login_manager.login_message = "Please sign in to continue."
-login_manager.login_message_category = "info"
+@login_manager.unauthorized_handler
+def unauthorized():
+    """Send the visitor to sign in; an htmx request is redirected as a whole page, not swapped."""
+    flash("Please sign in to continue.", "info")
+    target = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if htmx:
+        return "", 401, {"HX-Redirect": target}
+    return redirect(target)
 
 
 def _throttle_for(email):

@@ -65,3 +65,15 @@ def test_login_form_requires_a_csrf_token(make_app, factory):
     response = app.test_client().post(
         "/login", data={"email": "csrf@example.com", "password": "correct horse battery"})
     assert response.status_code == 400
+
+
+def test_an_expired_session_redirects_htmx_requests_as_a_whole_page(client):
+    response = client.post("/orgs/acme/webhooks/1/toggle", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/login?next=/orgs/acme/webhooks/1/toggle")
+
+
+def test_a_page_request_without_a_session_redirects_to_sign_in_with_next(client):
+    response = client.get("/orgs/acme/webhooks/")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/orgs/acme/webhooks/"
