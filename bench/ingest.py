@@ -100,9 +100,9 @@ def wait_until_up(url, deadline=30):
     start = time.monotonic()
     while time.monotonic() - start < deadline:
         try:
-            if requests.get(url, timeout=1).status_code == 200:
+            if requests.get(url, timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.2)
     raise RuntimeError(f"server at {url} did not come up")
 
@@ -119,10 +119,13 @@ def load(make_request, ok_statuses):
         local = []
         while not stop.is_set():
             started = time.perf_counter()
-            response = make_request(session)
+            try:
+                ok = make_request(session).status_code in ok_statuses
+            except requests.RequestException:
+                ok = False
             elapsed = time.perf_counter() - started
             if counting.is_set():
-                local.append((response.status_code in ok_statuses, elapsed))
+                local.append((ok, elapsed))
         session.close()
         with lock:
             results.extend(local)
@@ -180,11 +183,11 @@ def main():
         def ingest(slug):
             def post(session):
                 body = {"id": uuid.uuid4().hex, "organization_id": slug, "type": "job.created", "data": data}
-                return session.post(base + "/internal/events", json=body, headers=headers)
+                return session.post(base + "/internal/events", json=body, headers=headers, timeout=30)
             return post
 
         def healthz(session):
-            return session.get(base + "/healthz")
+            return session.get(base + "/healthz", timeout=30)
 
         print(f"server: {command}  (port {port})")
         print(f"database: {database_url.split('://')[0]}, queue: rq on {REDIS_URL} (no worker), "
