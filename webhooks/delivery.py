@@ -109,6 +109,13 @@ class Sender:
             self._local.session = session
         return session
 
+    def close_session(self):
+        """Close this thread's session and its kept-alive connections."""
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            session.close()
+            self._local.session = None
+
     def send(self, url, body, headers):
         """POST body to url with headers; return the Outcome, never raise for network trouble."""
         started_at, clock = utcnow(), time.monotonic()
@@ -203,8 +210,9 @@ def _causes(exc):
             continue
         seen.add(id(current))
         yield current
-        stack.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
-        stack.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None),
+                  *getattr(current, "args", ())]
+        stack.extend(item for item in linked if isinstance(item, BaseException))
 
 
 def _short(exc, limit=200):
@@ -249,6 +257,14 @@ def sender():
         if key not in _senders:
             _senders[key] = Sender(*key)
         return _senders[key]
+
+
+def close_thread_sessions():
+    """Close the calling thread's sessions (a worker thread that is about to end)."""
+    with _senders_lock:
+        senders = list(_senders.values())
+    for each in senders:
+        each.close_session()
 
 
 # --- The schedule ----------------------------------------------------------------------------------

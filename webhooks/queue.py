@@ -106,6 +106,12 @@ class InlineQueue:
             self._stop.wait(self.poll_seconds)
 
     def _deliver(self):
+        try:
+            self._deliver_until_stopped()
+        finally:
+            delivery.close_thread_sessions()
+
+    def _deliver_until_stopped(self):
         while True:
             item = self._work.get()
             if item is None or self._stop.is_set():

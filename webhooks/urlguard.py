@@ -92,7 +92,11 @@ def hardened_session(allow_private=False, connect_timeout=5, read_timeout=15):
         never_redirect=True,
         default_timeout=(connect_timeout, read_timeout),
     )
-    return Manager(config).get_session()
+    session = Manager(config).get_session()
+    # Proxies and CA bundles from the environment would bypass the pinned address or
+    # replace our bundle: the caller sets verify explicitly.
+    session.trust_env = False
+    return session
 
 
 def is_blocked_error(exc):
@@ -104,14 +108,24 @@ _bundles = {}
 _bundles_lock = threading.Lock()
 
 
+def public_ca_bundle():
+    """Return the system's CA file when the environment names one, else certifi's."""
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        path = os.environ.get(name)
+        if path and os.path.isfile(path):
+            return path
+    return certifi.where()
+
+
 def ca_bundle(extra=None):
     """Return a CA file with the public CAs, plus the extra bundle's CAs when one is given."""
+    base = public_ca_bundle()
     if not extra:
-        return certifi.where()
-    key = (extra, os.path.getmtime(extra))
+        return base
+    key = (base, extra, os.path.getmtime(extra))
     with _bundles_lock:
         if key not in _bundles:
-            combined = Path(certifi.where()).read_bytes() + b"\n" + Path(extra).read_bytes()
+            combined = Path(base).read_bytes() + b"\n" + Path(extra).read_bytes()
             fd, path = tempfile.mkstemp(prefix="webhooks-ca-", suffix=".pem")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(combined)
