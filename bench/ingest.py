@@ -5,6 +5,9 @@ Run: .venv/bin/python bench/ingest.py   (about a minute; prints figures, asserts
 It serves the app with the Procfile's `web` command (gunicorn) on a free port, against a
 throwaway PostgreSQL database (SQLite if PostgreSQL is unreachable) and the RQ queue on a
 scratch Redis database with no worker running: enqueueing is measured, sending is not.
+Knobs (environment): BENCH_SECONDS (4 per run), BENCH_ROUNDS (3), BENCH_CONCURRENCY (8 client
+threads), WEB_CONCURRENCY (gunicorn workers, 2 as in the Procfile), WEBHOOKS_BENCH_PG_ADMIN,
+WEBHOOKS_BENCH_REDIS (redis://127.0.0.1:6379/10, flushed before and after).
 """
 import os
 import re
