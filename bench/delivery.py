@@ -1,0 +1,297 @@
+"""Benchmark the delivery engine through the rq backend against a bare requests.Session loop.
+
+    .venv/bin/python bench/delivery.py [--n 2000] [--fork-n 300] [--rate 50] [--seconds 20]
+
+Everything is real: a PostgreSQL database made for the run (dropped afterwards), Redis
+database 11, the Procfile's worker command (`python -m jobs.worker`) as a subprocess, and a
+local HTTPS receiver (trustme CA) in a separate process. Prints figures; asserts nothing.
+"""
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+import requests  # noqa: E402
+from redis import Redis  # noqa: E402
+
+PG_ADMIN = os.environ.get("WEBHOOKS_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("WEBHOOKS_BENCH_REDIS", "redis://127.0.0.1:6379/11")
+SECRET_KEY = "bench-secret-key"
+TOKEN = "bench-token"
+
+
+# --- The receiver, in its own process ------------------------------------------------------------
+
+def receiver_main(ca_path, conn):
+    """Serve HTTPS 200s; answer 'dump' with [(event id, receipt time)] and stop on 'stop'."""
+    from tests.support.receiver import Receiver, make_ca
+
+    ca = make_ca()
+    ca.cert_pem.write_to_path(ca_path)
+    server = Receiver(ca).start()
+    conn.send(server.url)
+    while True:
+        command = conn.recv()
+        if command == "stop":
+            server.stop()
+            return
+        with server._lock:
+            received = list(server.requests)
+        if command == "count":
+            conn.send(len(received))
+        elif command == "dump":
+            conn.send([(json.loads(r.body)["id"], r.at) for r in received])
+        elif command == "clear":
+            with server._lock:
+                server.requests.clear()
+            conn.send(True)
+
+
+class ReceiverProcess:
+    def __init__(self, directory):
+        self.ca_path = str(Path(directory) / "ca.pem")
+        self.conn, child = multiprocessing.Pipe()
+        self.process = multiprocessing.get_context("spawn").Process(
+            target=receiver_main, args=(self.ca_path, child), daemon=True)
+        self.process.start()
+        self.url = self.conn.recv()
+
+    def ask(self, command):
+        self.conn.send(command)
+        return self.conn.recv()
+
+    def wait_for(self, count, timeout=300):
+        deadline = time.monotonic() + timeout
+        while self.ask("count") < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"receiver got {self.ask('count')} of {count} requests")
+            time.sleep(0.02)
+
+    def stop(self):
+        self.conn.send("stop")
+        self.process.join(5)
+
+
+# --- Helpers -----------------------------------------------------------------------------------------
+
+def make_database():
+    name = f"webhooks_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return name, PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
+
+
+def drop_database(name):
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def start_worker(env, log_dir, *args):
+    log = open(Path(log_dir) / f"worker{'-'.join(args)}.log", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "jobs.worker", *args], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    return process
+
+
+def wait_for_workers(redis, count, timeout=30):
+    from rq import Worker
+
+    deadline = time.monotonic() + timeout
+    while len(Worker.all(connection=redis)) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the worker did not start")
+        time.sleep(0.1)
+
+
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+# --- The measurements ----------------------------------------------------------------------------------
+
+def create_deliveries(app, org_id, webhook_id, count, data):
+    """Store count events with one pending delivery each (what ingest would have committed)."""
+    from webhooks import events
+    from webhooks.extensions import db
+    from webhooks.models import Delivery, Event, Organization, Webhook
+
+    with app.app_context():
+        org, webhook = db.session.get(Organization, org_id), db.session.get(Webhook, webhook_id)
+        ids = []
+        for start in range(0, count, 500):
+            batch = []
+            for _ in range(min(500, count - start)):
+                event = events.build_event(org, "job.created", data)
+                batch.append(events.new_delivery(event, webhook))
+                db.session.add_all([event, batch[-1]])
+            db.session.commit()
+            ids.extend(d.id for d in batch)
+        payloads = [event.payload.encode() for event in db.session.scalars(
+            db.select(Event).join(Delivery).where(Delivery.id.in_(ids[:50])))]
+        return ids, payloads
+
+
+def succeeded_count(app, ids):
+    from webhooks.extensions import db
+    from webhooks.models import Delivery
+
+    with app.app_context():
+        count = db.session.scalar(db.select(db.func.count()).select_from(Delivery).where(
+            Delivery.id.between(min(ids), max(ids)), Delivery.state == Delivery.SUCCEEDED))
+        db.session.remove()
+        return count
+
+
+def through_workers(app, org_id, webhook_id, data, count, receiver, env, log_dir, redis, *worker_args):
+    """Return deliveries/s of one worker process, from enqueue to the last recorded success."""
+    from webhooks.queue import RQQueue
+
+    redis.flushdb()
+    worker = start_worker(env, log_dir, *worker_args)
+    try:
+        wait_for_workers(redis, 1)
+        ids, _ = create_deliveries(app, org_id, webhook_id, count, data)
+        receiver.ask("clear")
+        queue = RQQueue(REDIS_URL)
+        started = time.perf_counter()
+        for start in range(0, len(ids), 500):
+            queue.submit(ids[start:start + 500])
+        while succeeded_count(app, ids) < count:
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        queue.shutdown()
+        return count / elapsed
+    finally:
+        stop(worker)
+
+
+def bare_session(url, ca_path, payloads, count):
+    """Return requests/s of a bare requests.Session posting the same bodies to the same receiver."""
+    session = requests.Session()
+    session.trust_env = False
+    headers = {"Content-Type": "application/json", "User-Agent": "bench"}
+    started = time.perf_counter()
+    for i in range(count):
+        response = session.post(url, data=payloads[i % len(payloads)], headers=headers, verify=ca_path,
+                                timeout=(5, 15))
+        response.content
+    elapsed = time.perf_counter() - started
+    session.close()
+    return count / elapsed
+
+
+def latency(app, org_slug, data, rate, seconds, receiver, env, log_dir, redis):
+    """Post events to POST /internal/events at a steady rate; return ingest→receipt latencies (s)."""
+    redis.flushdb()
+    worker = start_worker(env, log_dir)
+    try:
+        wait_for_workers(redis, 1)
+        receiver.ask("clear")
+        client = app.test_client()
+        sent = {}
+        total = int(rate * seconds)
+        start = time.time()
+        for i in range(total):
+            delay = start + i / rate - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            at = time.time()
+            response = client.post("/internal/events", json={
+                "organization_id": org_slug, "type": "job.created", "data": data},
+                headers={"Authorization": f"Bearer {TOKEN}"})
+            if response.status_code != 202:
+                raise RuntimeError(f"ingest answered {response.status_code}: {response.get_data(True)}")
+            sent[response.get_json()["event_id"]] = at
+        receiver.wait_for(total, timeout=120)
+        received = dict(receiver.ask("dump"))
+        return [received[event_id] - at for event_id, at in sent.items()], time.time() - start
+    finally:
+        stop(worker)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000, help="deliveries for the throughput runs")
+    parser.add_argument("--fork-n", type=int, default=300, help="deliveries for the fork-per-job run")
+    parser.add_argument("--rate", type=float, default=50.0, help="events/s for the latency run")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of the latency run")
+    args = parser.parse_args()
+
+    from webhooks import create_app
+    from webhooks.extensions import db
+    from webhooks.models import Organization, Webhook
+
+    tmp = tempfile.mkdtemp(prefix="webhooks-bench-")
+    receiver = ReceiverProcess(tmp)
+    db_name, db_url = make_database()
+    redis = Redis.from_url(REDIS_URL)
+    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "SECRET_KEY": SECRET_KEY,
+           "WEBHOOKS_QUEUE": "rq", "WEBHOOKS_CA_BUNDLE": receiver.ca_path,
+           "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1", "WEBHOOKS_LOG_LEVEL": "WARNING"}
+    app = create_app({"SECRET_KEY": SECRET_KEY, "SQLALCHEMY_DATABASE_URI": db_url,
+                      "WEBHOOKS_QUEUE": "rq", "REDIS_URL": REDIS_URL, "WEBHOOKS_INTERNAL_TOKEN": TOKEN,
+                      "WEBHOOKS_CA_BUNDLE": receiver.ca_path, "WEBHOOKS_ALLOW_PRIVATE_TARGETS": True})
+    try:
+        with app.app_context():
+            db.create_all()
+            org = Organization(slug="bench", name="Bench")
+            db.session.add(org)
+            db.session.commit()
+            webhook = Webhook(organization_id=org.id, name="Bench", url=receiver.url,
+                              event_types=["job.created"], is_active=True)
+            db.session.add(webhook)
+            db.session.commit()
+            example = app.test_client().get("/internal/event-types",
+                                            headers={"Authorization": f"Bearer {TOKEN}"}).get_json()
+            types = example if isinstance(example, list) else example.get("event_types", example.get("types"))
+            data = next(t["example"] for t in types if t["type"] == "job.created")
+            org_id, webhook_id = org.id, webhook.id
+        if True:
+            print(f"receiver {receiver.url} (separate process); PostgreSQL {db_name}; Redis {REDIS_URL}")
+            simple = through_workers(app, org_id, webhook_id, data, args.n, receiver, env, tmp, redis)
+            _, payloads = create_deliveries(app, org_id, webhook_id, 1, data)
+            bare = bare_session(receiver.url, receiver.ca_path, payloads, args.n)
+            forked = through_workers(app, org_id, webhook_id, data, args.fork_n, receiver, env, tmp, redis, "--fork")
+        print(f"bare requests.Session loop     : {bare:8.1f} requests/s")
+        print(f"1 worker, SimpleWorker (default): {simple:8.1f} deliveries/s  ratio {simple / bare:.2f} "
+              f"(goal >= 0.6; n={args.n})")
+        print(f"1 worker, fork per job (--fork) : {forked:8.1f} deliveries/s  ratio {forked / bare:.2f} "
+              f"(n={args.fork_n})")
+        latencies, took = latency(app, "bench", data, args.rate, args.seconds, receiver, env, tmp, redis)
+        print(f"ingest -> receipt at {args.rate:g} events/s for {took:.0f} s ({len(latencies)} events, "
+              f"POST /internal/events, 1 worker): p50 {percentile(latencies, .5) * 1000:.1f} ms, "
+              f"p99 {percentile(latencies, .99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms, "
+              f"mean {statistics.mean(latencies) * 1000:.1f} ms")
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        receiver.stop()
+        redis.flushdb()
+        redis.close()
+        drop_database(db_name)
+
+
+if __name__ == "__main__":
+    main()
