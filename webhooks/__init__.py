@@ -1,51 +1,12 @@
-"""Webhooks: organization-scoped outbound webhooks for a host application."""
-from flask import Flask, request
-from flask.sessions import SecureCookieSessionInterface
-from werkzeug.middleware.proxy_fix import ProxyFix
+"""Webhooks: organization-scoped outbound webhooks for a host application.
 
+Flask is imported only by create_app(), so a host application can use webhooks.client alone.
+"""
 __version__ = "0.1.0"
-
-
-class SessionInterface(SecureCookieSessionInterface):
-    """Mark the session cookie Secure whenever the request came over https."""
-
-    def get_cookie_secure(self, app):
-        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
 def create_app(test_config=None):
     """Create and configure the application."""
-    app = Flask(__name__, instance_relative_config=True, template_folder="../templates",
-                static_folder="../static")
-    from . import config
+    from .factory import create_app as build
 
-    app.config.from_mapping(config.from_environment(app.instance_path))
-    if test_config:
-        app.config.from_mapping(test_config)
-
-    app.session_interface = SessionInterface()
-    if app.config["WEBHOOKS_ENV"] == "production":
-        # Behind the platform's router: trust one proxy for the scheme and client address.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
-
-    from .extensions import csrf, db, htmx, login_manager, migrate
-
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
-    login_manager.init_app(app)
-    csrf.init_app(app)
-    htmx.init_app(app)
-
-    from . import auth, cli, ingest, queue, web
-    from .views import log_history, reference, webhooks as webhook_views
-
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(web.bp)
-    app.register_blueprint(webhook_views.bp)
-    app.register_blueprint(log_history.bp)
-    app.register_blueprint(reference.bp)
-    app.register_blueprint(ingest.bp)
-    csrf.exempt(ingest.bp)
-    cli.init_app(app)
-    queue.init_app(app)
-    return app
+    return build(test_config)

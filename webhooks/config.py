@@ -46,7 +46,9 @@ def from_environment(instance_path):
         "WEBHOOKS_ENV": "production" if production else "development",
         "SECRET_KEY": _secret_key(instance_path, production),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Recycling old connections instead of pinging before each checkout saves a round trip
+        # per request on the ingest hot path; a dropped connection still fails only one request.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 300},
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://localhost:6379/0"),
         "WEBHOOKS_QUEUE": os.environ.get("WEBHOOKS_QUEUE", "inline"),
         "WEBHOOKS_INTERNAL_TOKEN": os.environ.get("WEBHOOKS_INTERNAL_TOKEN") or None,

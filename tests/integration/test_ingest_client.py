@@ -55,3 +55,12 @@ def test_send_event_with_a_wrong_token_is_rejected(base_url):
 def test_unreachable_service_is_reported_as_unavailable():
     with pytest.raises(ServiceUnavailable, match="could not be reached"):
         send_event("http://127.0.0.1:9", TOKEN, "acme", "job.created", JOB, timeout=2)
+
+
+def test_the_client_module_does_not_need_flask():
+    import subprocess
+    import sys
+
+    code = "import sys, webhooks.client; print('flask' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
