@@ -18,6 +18,7 @@ URL_REQUIRED = "Enter the URL that should receive the events."
 EVENTS_REQUIRED = "Choose at least one event to send."
 USERNAME_REQUIRED = "Enter the username for Basic Auth."
 PASSWORD_REQUIRED = "Enter the password for Basic Auth."
+USERNAME_HAS_COLON = "The username cannot contain a colon (:) — Basic Auth uses it to separate the password."
 
 AUTH_CHOICES = [SelectChoice("none", "No Auth"), SelectChoice("basic", "Basic Auth")]
 
@@ -66,8 +67,12 @@ class WebhookForm(FlaskForm):
             raise ValidationError(EVENTS_REQUIRED)
 
     def validate_basic_username(self, field):
-        if self.auth_type.data == "basic" and not field.data:
+        if self.auth_type.data != "basic":
+            return
+        if not field.data:
             raise ValidationError(USERNAME_REQUIRED)
+        if ":" in field.data:  # RFC 7617: user-id and password are joined by the first colon
+            raise ValidationError(USERNAME_HAS_COLON)
 
     def validate_basic_password(self, field):
         if self.auth_type.data == "basic" and not field.data and not self.has_stored_password:

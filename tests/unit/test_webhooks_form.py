@@ -6,7 +6,7 @@ import pytest
 from webhooks import urlguard
 from webhooks.extensions import db
 from webhooks.forms import (EVENTS_REQUIRED, NAME_REQUIRED, NAME_TOO_LONG, PASSWORD_REQUIRED,
-                            URL_REQUIRED, USERNAME_REQUIRED)
+                            URL_REQUIRED, USERNAME_HAS_COLON, USERNAME_REQUIRED)
 from webhooks.models import Delivery, Webhook
 from webhooks import events
 
@@ -71,6 +71,8 @@ def test_a_valid_webhook_is_saved_deactivated_and_the_user_returns_to_the_listin
     ({"event_types": []}, EVENTS_REQUIRED),
     ({"auth_type": "basic", "basic_password": "pw"}, USERNAME_REQUIRED),
     ({"auth_type": "basic", "basic_username": "api"}, PASSWORD_REQUIRED),
+    ({"auth_type": "basic", "basic_username": "api:key", "basic_password": "pw"},
+     USERNAME_HAS_COLON),
 ])
 def test_an_invalid_field_shows_its_error_and_nothing_is_saved(client, owner, changes, message):
     response = post_new(client, **changes)
