@@ -428,6 +428,8 @@ def test_reveal_returns_the_secret_uncached(client, webhook):
     html = response.get_data(as_text=True)
     assert webhook.signing_secret in html and webhook.signing_secret.startswith("whsec_")
     assert 'data-copy-target="#signing-secret-value"' in html
+    # htmx 2 saves no history snapshot of a page holding an hx-history="false" element.
+    assert '<div class="secret-row" id="signing-secret" hx-history="false">' in html
     assert response.headers["Cache-Control"] == "no-store"
     assert "HX-Request" in response.headers["Vary"]
     page = client.get(f"/orgs/acme/webhooks/{webhook.id}/secret")
@@ -506,3 +508,23 @@ def test_rows_of_earlier_days_keep_their_own_dates(client, webhook):
     old = record(webhook, created_at=T0 - timedelta(days=40))
     log, _ = table(client, webhook)
     assert log.row(old.id)["cells"][1] == "2026-10-19 10:00 UTC"
+
+
+# -- out-of-range numbers ------------------------------------------------------------------------
+
+HUGE = "99999999999999999999999"  # beyond a 64-bit integer
+
+
+def test_huge_page_after_and_ids_give_a_clamped_page_or_404_never_an_error(client, webhook):
+    delivery = record(webhook)
+    log, _ = table(client, webhook, page=HUGE)
+    assert log.ids == [delivery.id]
+    newer = client.get(f"/orgs/acme/webhooks/{webhook.id}/log/newer?after={HUGE}", headers=HX)
+    assert newer.status_code == 204
+    base = f"/orgs/acme/webhooks/{webhook.id}"
+    for url in (f"/orgs/acme/webhooks/{HUGE}/log", f"/orgs/acme/webhooks/{HUGE}/secret",
+                f"{base}/deliveries/{HUGE}", f"{base}/deliveries/{HUGE}/row"):
+        assert client.get(url, headers=HX).status_code == 404, url
+    assert client.post(f"{base}/deliveries/{HUGE}/resend", headers=HX).status_code == 404
+    largest = 2 ** 63 - 1  # still an id: looked up, not found
+    assert client.get(f"{base}/deliveries/{largest}", headers=HX).status_code == 404

@@ -167,3 +167,19 @@ def test_toggle_works_as_a_form_without_javascript(client, factory, owner):
     assert f'method="post" action="/orgs/acme/webhooks/{hook.id}/toggle"' in form
     assert 'name="csrf_token"' in form and 'name="active" value="1"' in form
     assert 'hx-target="closest tr"' in form and 'hx-swap="outerHTML"' in form
+
+
+HUGE = "99999999999999999999999"  # beyond a 64-bit integer
+
+
+def test_huge_page_numbers_show_the_last_page_and_huge_ids_are_404(client, factory, owner):
+    for number in range(PER_PAGE + 2):
+        factory.webhook(owner, name=f"Hook {number:02d}")
+    for query in (f"?page={HUGE}", "?page=3"):
+        last = listing(client, query)
+        assert last.count('class="webhook-row') == 2 and "Hook 26" in last, query
+        assert "Page 2 of 2" in last
+    assert "Hook 00" in listing(client, "?page=-5")
+    for url in (f"/orgs/acme/webhooks/{HUGE}", f"/orgs/acme/webhooks/{HUGE}/delete"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/orgs/acme/webhooks/{HUGE}/toggle", data={"active": "1"}).status_code == 404

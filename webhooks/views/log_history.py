@@ -5,8 +5,9 @@ from .. import events, history, queue
 from ..access import get_webhook, webhooks_permission_required
 from ..extensions import db, htmx
 from ..models import utcnow
+from . import ID, MAX_ID
 
-bp = Blueprint("log_history", __name__, url_prefix="/orgs/<slug>/webhooks/<int:webhook_id>")
+bp = Blueprint("log_history", __name__, url_prefix=f"/orgs/<slug>/webhooks/<{ID}:webhook_id>")
 
 
 def _wants_fragment():
@@ -87,7 +88,7 @@ def newer(slug, webhook_id):
     """Answer 204 while nothing newer than ?after= matches; else the refreshed first page."""
     webhook = get_webhook(g.org, webhook_id)
     log_filter = history.LogFilter.from_args(request.args)
-    after = request.args.get("after", type=int, default=0)
+    after = min(max(request.args.get("after", type=int, default=0), 0), MAX_ID)
     if not history.has_newer(webhook, log_filter, after):
         return "", 204
     page = history.log_page(webhook, log_filter, 1)
@@ -95,7 +96,7 @@ def newer(slug, webhook_id):
                            fresh_after=after)
 
 
-@bp.route("/deliveries/<int:delivery_id>/row")
+@bp.route(f"/deliveries/<{ID}:delivery_id>/row")
 @webhooks_permission_required
 def row(slug, webhook_id, delivery_id):
     """Render one Log History row; it polls itself until its outcome is settled."""
@@ -104,7 +105,7 @@ def row(slug, webhook_id, delivery_id):
                            row=_row_or_404(webhook, delivery_id))
 
 
-@bp.route("/deliveries/<int:delivery_id>")
+@bp.route(f"/deliveries/<{ID}:delivery_id>")
 @webhooks_permission_required
 def delivery(slug, webhook_id, delivery_id):
     """Show a delivery's payload and attempts: a panel for htmx, else a page."""
@@ -115,7 +116,7 @@ def delivery(slug, webhook_id, delivery_id):
     return _vary(render_template("log_history/delivery.html", **context))
 
 
-@bp.route("/deliveries/<int:delivery_id>/resend", methods=["POST"])
+@bp.route(f"/deliveries/<{ID}:delivery_id>/resend", methods=["POST"])
 @webhooks_permission_required
 def resend(slug, webhook_id, delivery_id):
     """Ask for one immediate manual attempt of a delivery."""

@@ -9,10 +9,12 @@ from ..access import get_webhook, webhooks_permission_required
 from ..extensions import db, htmx
 from ..forms import WebhookForm, url_target_problem
 from ..models import Webhook, utcnow
+from . import ID
 
 bp = Blueprint("webhooks", __name__, url_prefix="/orgs/<slug>/webhooks")
 
 PER_PAGE = 25
+MAX_PAGE = 10 ** 9  # far beyond any listing, small enough that the offset fits the database
 
 
 @bp.app_template_global()
@@ -70,7 +72,12 @@ def index(slug):
     """List the organization's webhooks, oldest first, 25 to a page."""
     query = (db.select(Webhook).filter_by(organization_id=g.org.id, deleted_at=None)
              .order_by(Webhook.id))
-    page = db.paginate(query, per_page=PER_PAGE, max_per_page=PER_PAGE, error_out=False)
+    number = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+    page = db.paginate(query, page=number, per_page=PER_PAGE, max_per_page=PER_PAGE,
+                       error_out=False)
+    if number > page.pages > 0:  # past the end: show the last page
+        page = db.paginate(query, page=page.pages, per_page=PER_PAGE, max_per_page=PER_PAGE,
+                           error_out=False)
     return render_template("webhooks/index.html", org=g.org, page=page)
 
 
@@ -100,7 +107,7 @@ def validate_url(slug):
     return render_template("webhooks/_url_error.html", error=problem)
 
 
-@bp.route("/<int:webhook_id>", methods=["GET", "POST"])
+@bp.route(f"/<{ID}:webhook_id>", methods=["GET", "POST"])
 @webhooks_permission_required
 def detail(slug, webhook_id):
     """Show a webhook's status and edit form; save valid changes."""
@@ -133,7 +140,7 @@ def _switch(webhook, active):
               "you turn it on again.", "info")
 
 
-@bp.route("/<int:webhook_id>/toggle", methods=["POST"])
+@bp.route(f"/<{ID}:webhook_id>/toggle", methods=["POST"])
 @webhooks_permission_required
 def toggle(slug, webhook_id):
     """Turn a webhook on or off; htmx gets the re-rendered row (or status), others a redirect."""
@@ -153,7 +160,7 @@ def toggle(slug, webhook_id):
     return response
 
 
-@bp.route("/<int:webhook_id>/delete", methods=["GET", "POST"])
+@bp.route(f"/<{ID}:webhook_id>/delete", methods=["GET", "POST"])
 @webhooks_permission_required
 def delete(slug, webhook_id):
     """Ask for confirmation; on a confirmed POST, delete the webhook and cancel what is pending."""
