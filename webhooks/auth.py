@@ -1,10 +1,14 @@
 """Sign in and out, with a short lockout after repeated failures for one address."""
+import secrets
 from datetime import timedelta
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
@@ -15,6 +19,7 @@ bp = Blueprint("auth", __name__)
 
 INVALID_LOGIN = "Invalid email or password."
 LOCKED_OUT = "Too many failed sign-ins for this address. Try again in a few minutes."
+MISSING_FIELDS = "Enter your email and password."
 
 
 class LoginForm(FlaskForm):
@@ -31,28 +36,56 @@ def load_user(user_id):
 def unauthorized():
     """Send the visitor to sign in; an htmx request is redirected as a whole page, not swapped."""
     flash("Please sign in to continue.", "info")
-    target = url_for("auth.login", next=request.full_path.rstrip("?"))
     if htmx:
-        return "", 401, {"HX-Redirect": target}
-    return redirect(target)
+        # Come back to the page the fragment was part of, not to the fragment itself.
+        page = urlsplit(htmx.current_url or "")
+        back = page.path + (f"?{page.query}" if page.query else "") if page.path else None
+        return "", 401, {"HX-Redirect": url_for("auth.login", next=back)}
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
-def _throttle_for(email):
-    return db.session.get(LoginThrottle, email) or LoginThrottle(email=email, failures=0)
+def _is_locked(email):
+    until = db.session.scalar(db.select(LoginThrottle.locked_until).filter_by(email=email))
+    return until is not None and until > utcnow()
 
 
-def _is_locked(throttle):
-    return throttle.locked_until is not None and throttle.locked_until > utcnow()
-
-
-def _record_failure(throttle):
-    throttle.failures = (throttle.failures or 0) + 1
-    if throttle.failures >= current_app.config["LOGIN_MAX_FAILURES"]:
-        seconds = current_app.config["LOGIN_LOCKOUT_SECONDS"]
-        throttle.locked_until = utcnow() + timedelta(seconds=seconds)
-        throttle.failures = 0
-    db.session.add(throttle)
+def _record_failure(email):
+    """Count a failed sign-in atomically (parallel guesses all count); lock at the limit."""
+    table = LoginThrottle.__table__
+    bump = (db.update(table).where(table.c.email == email)
+            .values(failures=table.c.failures + 1).returning(table.c.failures))
+    failures = db.session.execute(bump).scalar()
+    if failures is None:
+        try:
+            with db.session.begin_nested():
+                db.session.execute(db.insert(table).values(email=email, failures=1))
+            failures = 1
+        except IntegrityError:  # another request counted the first failure meanwhile
+            failures = db.session.execute(bump).scalar()
+    if failures >= current_app.config["LOGIN_MAX_FAILURES"]:
+        lock_for = timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
+        db.session.execute(db.update(table).where(table.c.email == email)
+                           .values(failures=0, locked_until=utcnow() + lock_for))
     db.session.commit()
+
+
+def _clear_failures(email):
+    db.session.execute(db.delete(LoginThrottle).where(LoginThrottle.email == email))
+    db.session.commit()
+
+
+@cache
+def _dummy_hash():
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def _authenticate(email, password):
+    """Return the user whose password matches, else None, spending the same time either way."""
+    user = db.session.scalar(db.select(User).filter_by(email=email))
+    if user is None:
+        check_password_hash(_dummy_hash(), password)  # no timing hint about which emails exist
+        return None
+    return user if user.check_password(password) else None
 
 
 def _safe_next(target):
@@ -72,19 +105,19 @@ def login():
     error = None
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        throttle = _throttle_for(email)
-        user = db.session.scalar(db.select(User).filter_by(email=email))
-        if _is_locked(throttle):
+        if _is_locked(email):
             error = LOCKED_OUT
-        elif user is None or not user.check_password(form.password.data):
-            _record_failure(throttle)
-            error = LOCKED_OUT if _is_locked(throttle) else INVALID_LOGIN
         else:
-            if throttle.failures or throttle.locked_until:
-                db.session.delete(throttle) if db.session.object_session(throttle) else None
-                db.session.commit()
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            user = _authenticate(email, form.password.data)
+            if user is None:
+                _record_failure(email)
+                error = LOCKED_OUT if _is_locked(email) else INVALID_LOGIN
+            else:
+                _clear_failures(email)
+                login_user(user)
+                return redirect(_safe_next(request.args.get("next")))
+    elif form.is_submitted():
+        error = MISSING_FIELDS
     status = 401 if error else 200
     return render_template("auth/login.html", form=form, error=error), status
 

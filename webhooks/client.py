@@ -73,5 +73,8 @@ def send_event(base_url, token, organization_id, type, data, id=None, occurred_a
         raise EventRejected(response.status_code, _errors_of(response))
     if response.status_code not in (200, 202):
         raise ServiceUnavailable(response.status_code, _errors_of(response))
-    answer = response.json()
+    try:
+        answer = response.json()
+    except ValueError:  # not the service answering (a proxy's page, say)
+        raise ServiceUnavailable(response.status_code, _errors_of(response)) from None
     return Sent(answer.get("event_id"), answer.get("deliveries", 0), bool(answer.get("duplicate")))

@@ -20,6 +20,8 @@ def create_app(test_config=None):
     app.config.from_mapping(config.from_environment(app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
+                          config.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
 
     app.session_interface = SessionInterface()
     if app.config["WEBHOOKS_ENV"] == "production":

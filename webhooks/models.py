@@ -45,9 +45,11 @@ class UTCDateTime(db.TypeDecorator):
         return value.astimezone(timezone.utc) if value is not None else None
 
     def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
-        return value
+        return value.astimezone(timezone.utc)  # PostgreSQL answers in its session's time zone
 
 
 class Organization(db.Model):
@@ -83,7 +85,7 @@ class User(UserMixin, db.Model):
     def can(self, permission, organization):
         """Return whether this user holds permission in organization."""
         membership = self.membership_in(organization)
-        return membership is not None and permission in membership.permissions
+        return membership is not None and permission in (membership.permissions or ())
 
 
 class Membership(db.Model):

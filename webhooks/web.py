@@ -1,8 +1,9 @@
 """Site-wide pages: the home redirect, the organization page, error pages, security headers."""
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
 
-from .extensions import db
+from .extensions import db, htmx
 from .models import WEBHOOKS_PERMISSION, Membership, Organization
 
 bp = Blueprint("web", __name__)
@@ -51,6 +52,14 @@ def navigation():
             (m.organization, WEBHOOKS_PERMISSION in (m.permissions or [])) for m in memberships
         ]
     }
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_failed(error):
+    """Explain a stale or missing form token; htmx reloads the page to get a fresh one."""
+    if htmx:
+        return "", 400, {"HX-Refresh": "true"}
+    return render_template("errors/400.html", reason=error.description), 400
 
 
 @bp.app_errorhandler(403)
