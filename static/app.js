@@ -101,5 +101,13 @@
       if (body) body.innerHTML = "";
     }
   }, true);
+  // A 409 that names its own target (a refused resend) is a message to show, not a failure.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var xhr = e.detail.xhr;
+    if (xhr.status === 409 && xhr.getResponseHeader("HX-Retarget")) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
 })();
 // == end Log History ==

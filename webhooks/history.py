@@ -2,12 +2,29 @@
 import json
 import math
 from dataclasses import dataclass
+from datetime import timedelta
 
 from . import catalog
 from .extensions import db
-from .models import Attempt, Delivery, Event
+from .models import Attempt, Delivery, Event, utcnow
 
 PER_PAGE = 25
+
+# A row or panel that is not settled refreshes itself: quickly while something is about to
+# happen (an attempt due soon, running, or a manual resend asked for), slowly during the
+# 5 and 10 minute waits between retries.
+FAST_POLL_SECONDS = 2
+SLOW_POLL_SECONDS = 30
+SOON = timedelta(seconds=30)
+
+RESEND_NEEDS_ACTIVE = "Turn the webhook on to resend this event."
+
+
+def resend_refusal(webhook, delivery):
+    """Return why delivery cannot be resent now, or None: a deactivated webhook gets pings only."""
+    if not webhook.is_active and delivery.event_type != catalog.PING.type:
+        return RESEND_NEEDS_ACTIVE
+    return None
 
 # Outcome filter value -> delivery state; each maps to one state so the query can walk
 # ix_deliveries_webhook_state_log in id order instead of sorting.
@@ -84,6 +101,18 @@ class LogRow:
     def polls(self):
         """Return whether the row should refresh itself: its outcome is not settled yet."""
         return self.delivery.state == Delivery.PENDING or self.delivery.manual_requested_at is not None
+
+    def poll_seconds(self, now=None):
+        """Return how often the row refreshes itself, in seconds; None once it is settled."""
+        if not self.polls:
+            return None
+        d = self.delivery
+        now = now or utcnow()
+        if (d.manual_requested_at is not None
+                or (d.lease_until is not None and d.lease_until > now)  # an attempt is running
+                or d.next_attempt_at is None or d.next_attempt_at <= now + SOON):
+            return FAST_POLL_SECONDS
+        return SLOW_POLL_SECONDS
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.receiver import Reply, json_of
+from tests.unit.log_history_support import failed_attempt, record
 from webhooks import catalog
+from webhooks.extensions import db
 
 pytestmark = [pytest.mark.browser, pytest.mark.https, pytest.mark.slow]
 
@@ -107,3 +109,26 @@ def test_log_history_follows_a_webhook_from_ping_to_resend(page, live_server, fa
     dialog.get_by_role("button", name="Close").click()
     page.locator("#log-history").scroll_into_view_if_needed()
     screenshot("log-history")
+
+
+def test_resend_after_the_webhook_was_turned_off_elsewhere_explains_why(page, live_server,
+                                                                       factory):
+    org = factory.org("acme", "Acme Roofing")
+    factory.user(org=org)
+    webhook = factory.webhook(org, url="https://hooks.example.com/in", name="CRM")
+    delivery = record(webhook, state="failed", attempts=[failed_attempt()])
+    page.goto(live_server + "/login")
+    page.get_by_label("Email").fill("owner@example.com")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(live_server + f"/orgs/acme/webhooks/{webhook.id}")
+    row = page.locator(f"#delivery-{delivery.id}")
+    expect(row.get_by_role("button", name="Resend")).to_be_enabled()
+
+    webhook.is_active = False  # turned off in another tab while this page is open
+    db.session.commit()
+    row.get_by_role("button", name="Resend").click()
+    expect(page.locator("#flashes")).to_contain_text("Turn the webhook on to resend this event.")
+    expect(row.get_by_role("button", name="Resend")).to_be_disabled()
+    expect(row.locator(".resend-off")).to_have_attribute(
+        "title", "Turn the webhook on to resend this event.")

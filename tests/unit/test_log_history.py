@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 
 from webhooks.extensions import db
-from webhooks.models import Delivery, Event
+from webhooks.models import Delivery, Event, utcnow
 
 from .log_history_support import (T0, LogTable, failed_attempt, ok_attempt, pretty, record,
                                   timeout_attempt)
@@ -528,3 +528,104 @@ def test_huge_page_after_and_ids_give_a_clamped_page_or_404_never_an_error(clien
     assert client.post(f"{base}/deliveries/{HUGE}/resend", headers=HX).status_code == 404
     largest = 2 ** 63 - 1  # still an id: looked up, not found
     assert client.get(f"{base}/deliveries/{largest}", headers=HX).status_code == 404
+
+
+# -- resend: queue outage, deactivated webhook ---------------------------------------------------
+
+def test_resend_survives_a_queue_outage_and_leaves_the_request_for_the_reconciler(
+        client, app, webhook, monkeypatch, caplog):
+    def outage(delivery_id):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(app.extensions["webhooks_queue"], "submit_manual", outage)
+    delivery = record(webhook, state="failed", attempts=[failed_attempt()] * 3)
+    url = f"/orgs/acme/webhooks/{webhook.id}/deliveries/{delivery.id}/resend"
+    response = client.post(url, headers=HX)
+    assert response.status_code == 200
+    assert LogTable(response.get_data(as_text=True)).rows[0]["cells"][4] == "↻ 500 · Resending…"
+    db.session.refresh(delivery)
+    assert delivery.manual_requested_at is not None  # saved: the reconciler will send it
+    assert "the reconciler will" in caplog.text
+    assert client.post(url, data={"next": log_url(webhook)}).status_code == 302
+
+
+@pytest.fixture
+def off_webhook(factory, org):
+    return factory.webhook(org, url="https://hooks.example.com/in", name="CRM", active=False)
+
+
+def test_resend_on_a_deactivated_webhook_is_refused_with_a_message(client, off_webhook, sent):
+    delivery = record(off_webhook, state="failed", attempts=[failed_attempt()])
+    url = f"/orgs/acme/webhooks/{off_webhook.id}/deliveries/{delivery.id}/resend"
+    response = client.post(url, headers=HX)
+    assert response.status_code == 409
+    assert "Turn the webhook on to resend this event." in response.get_data(as_text=True)
+    assert response.headers["HX-Retarget"] == "#flashes"
+    assert response.headers["HX-Trigger"] == f"deliveryChanged{delivery.id}"
+    back = log_url(off_webhook)
+    plain = client.post(url, data={"next": back})
+    assert plain.status_code == 302 and plain.headers["Location"] == back
+    assert "Turn the webhook on to resend this event." in client.get(back).get_data(as_text=True)
+    db.session.refresh(delivery)
+    assert delivery.manual_requested_at is None and sent.manual == []
+
+
+def test_a_deactivated_webhook_shows_resend_disabled_except_for_pings(client, off_webhook, sent):
+    event = record(off_webhook, state="failed", attempts=[failed_attempt()])
+    ping = record(off_webhook, "webhook.ping", state="failed", attempts=[failed_attempt()])
+    base = f"/orgs/acme/webhooks/{off_webhook.id}/deliveries"
+    row = client.get(f"{base}/{event.id}/row", headers=HX).get_data(as_text=True)
+    assert 'title="Turn the webhook on to resend this event."' in row
+    assert "disabled" in row
+    details = client.get(f"{base}/{event.id}", headers=HX).get_data(as_text=True)
+    assert "disabled" in details and "Turn the webhook on to resend this event." in details
+    ping_row = client.get(f"{base}/{ping.id}/row", headers=HX).get_data(as_text=True)
+    assert "disabled" not in ping_row and "Turn the webhook on" not in ping_row
+    assert client.post(f"{base}/{ping.id}/resend", headers=HX).status_code == 200
+    assert sent.manual == [ping.id]
+
+
+def test_an_active_webhook_shows_resend_enabled(client, webhook):
+    delivery = record(webhook, state="failed", attempts=[failed_attempt()])
+    base = f"/orgs/acme/webhooks/{webhook.id}/deliveries/{delivery.id}"
+    for html in (client.get(base + "/row", headers=HX).get_data(as_text=True),
+                 client.get(base, headers=HX).get_data(as_text=True)):
+        assert "disabled" not in html and "Turn the webhook on" not in html
+
+
+# -- polling rate ------------------------------------------------------------------------------
+
+def poll_trigger(client, webhook, delivery):
+    base = f"/orgs/acme/webhooks/{webhook.id}/deliveries/{delivery.id}"
+    row = LogTable(client.get(base + "/row", headers=HX).get_data(as_text=True)).rows[0]
+    details = client.get(base, headers=HX).get_data(as_text=True)
+    trigger = row["attrs"]["hx-trigger"]
+    assert f'hx-trigger="{trigger}"' in details  # the open panel polls at the same rate
+    return trigger.split(",")[0] if trigger.startswith("every") else None
+
+
+def test_a_retry_minutes_away_is_polled_slowly_and_one_due_soon_quickly(client, webhook):
+    now = utcnow()
+    waiting = record(webhook, state="pending", attempts=[failed_attempt()],
+                     next_attempt_at=now + timedelta(minutes=5))
+    due_soon = record(webhook, state="pending", attempts=[failed_attempt()],
+                      next_attempt_at=now + timedelta(seconds=10))
+    overdue = record(webhook, state="pending", next_attempt_at=now - timedelta(seconds=5))
+    assert poll_trigger(client, webhook, waiting) == "every 30s"
+    assert poll_trigger(client, webhook, due_soon) == "every 2s"
+    assert poll_trigger(client, webhook, overdue) == "every 2s"
+
+
+def test_a_running_attempt_or_a_requested_resend_is_polled_quickly(client, webhook):
+    later = utcnow() + timedelta(minutes=10)
+    running = record(webhook, state="pending", attempts=[failed_attempt()], next_attempt_at=later,
+                     lease_until=utcnow() + timedelta(seconds=20))
+    resending = record(webhook, state="pending", attempts=[failed_attempt()], next_attempt_at=later,
+                       manual_requested_at=utcnow())
+    resending_final = record(webhook, state="failed", attempts=[failed_attempt()] * 3,
+                             manual_requested_at=utcnow())
+    settled = record(webhook, state="failed", attempts=[failed_attempt()] * 3)
+    assert poll_trigger(client, webhook, running) == "every 2s"
+    assert poll_trigger(client, webhook, resending) == "every 2s"
+    assert poll_trigger(client, webhook, resending_final) == "every 2s"
+    assert poll_trigger(client, webhook, settled) is None

@@ -1,4 +1,6 @@
 """Log History on the webhook's detail screen: deliveries, attempts, resend, test event, secret."""
+import logging
+
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 
 from .. import events, history, queue
@@ -6,6 +8,8 @@ from ..access import get_webhook, webhooks_permission_required
 from ..extensions import db, htmx
 from ..models import utcnow
 from . import ID, MAX_ID
+
+logger = logging.getLogger(__name__)
 
 bp = Blueprint("log_history", __name__, url_prefix=f"/orgs/<slug>/webhooks/<{ID}:webhook_id>")
 
@@ -66,6 +70,11 @@ def log_history_pretty_json(text):
 
 
 @bp.app_template_global()
+def log_history_resend_refusal(webhook, delivery):
+    return history.resend_refusal(webhook, delivery)
+
+
+@bp.app_template_global()
 def log_history_masked_headers(headers):
     return history.masked_headers(headers)
 
@@ -122,9 +131,26 @@ def resend(slug, webhook_id, delivery_id):
     """Ask for one immediate manual attempt of a delivery."""
     webhook = get_webhook(g.org, webhook_id)
     row = _row_or_404(webhook, delivery_id)
+    back = _safe_next(url_for(".delivery", slug=slug, webhook_id=webhook_id,
+                              delivery_id=delivery_id))
+    refusal = history.resend_refusal(webhook, row.delivery)
+    if refusal:
+        flash(refusal, "error")
+        if not htmx:
+            return redirect(back)
+        # Shown in the flash area (app.js lets this 409 swap); the row and panel re-render
+        # with their Resend buttons disabled.
+        response = make_response(render_template("_flashes.html"), 409)
+        response.headers.update({"HX-Retarget": "#flashes", "HX-Reswap": "innerHTML",
+                                 "HX-Trigger": f"deliveryChanged{row.delivery.id}"})
+        return response
     row.delivery.manual_requested_at = utcnow()
     db.session.commit()
-    queue.get_queue().submit_manual(row.delivery.id)
+    try:
+        queue.get_queue().submit_manual(row.delivery.id)
+    except Exception:  # the request is saved: the reconciler sends what manual_requested_at marks
+        logger.exception("could not hand the manual resend of delivery %s to the queue; "
+                      "the reconciler will", row.delivery.id)
     row = history.get_row(webhook, delivery_id)  # the queue may already have sent it
     if htmx:
         response = make_response(render_template("log_history/_row.html", org=g.org,
@@ -132,8 +158,7 @@ def resend(slug, webhook_id, delivery_id):
         response.headers["HX-Trigger"] = f"deliveryChanged{row.delivery.id}"
         return response
     flash(f"Resend of {row.event.public_id} requested.", "success")
-    return redirect(_safe_next(url_for(".delivery", slug=slug, webhook_id=webhook_id,
-                                       delivery_id=delivery_id)))
+    return redirect(back)
 
 
 @bp.route("/test-event", methods=["POST"])
