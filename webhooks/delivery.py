@@ -12,6 +12,8 @@ import os
 import ssl
 import threading
 import time
+from concurrent import futures
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -19,8 +21,9 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
-from . import __version__, urlguard
+from . import __version__, crypto, urlguard
 from .extensions import db
 from .models import Attempt, Delivery, Event, Webhook, utcnow
 
@@ -279,10 +282,17 @@ def next_step(attempt_count, succeeded, finished_at, delays):
 
 
 # --- Claim, send, record (app context) -----------------------------------------------------------
+# The hot path uses Core statements on the session's connection, never ORM objects: a claim is
+# one conditional UPDATE … RETURNING plus one joined SELECT (for a whole batch), and recording
+# a batch of attempts is one transaction of bulk statements.
+
+_deliveries, _events = Delivery.__table__, Event.__table__
+_webhooks, _attempts = Webhook.__table__, Attempt.__table__
+
 
 @dataclass
 class Result:
-    """What became of a call to attempt_due/attempt_manual, for the queue to act on."""
+    """What became of a claimed delivery (or of a try to claim one), for the queue to act on."""
 
     delivery_id: int
     sent: bool = False
@@ -290,152 +300,349 @@ class Result:
     next_attempt_at: datetime | None = None
     attempt_count: int = 0
     note: str = ""
-    attempt: Attempt | None = field(default=None, repr=False)
 
 
-def _claim(delivery_id, condition, now):
-    """Take the lease on a delivery if condition holds; return the lease token or None."""
+@dataclass
+class Claim:
+    """A delivery this process holds the lease on, with everything its attempt needs."""
+
+    delivery_id: int
+    lease: datetime
+    manual: bool
+    public_id: str
+    webhook_id: int
+    event_type: str
+    state: str
+    attempt_count: int  # automatic attempts made before this one
+    requested_at: datetime | None
+    url: str = ""
+    body: bytes = b""
+    headers: list = field(default_factory=list, repr=False)
+    result: Result | None = None  # set when the claim was refused (nothing is sent)
+
+    @property
+    def trigger(self):
+        if self.manual:
+            return Attempt.MANUAL
+        return Attempt.PING if self.event_type == PING_TYPE else Attempt.AUTOMATIC
+
+
+def _unheld(now):
+    return db.or_(_deliveries.c.lease_until.is_(None), _deliveries.c.lease_until < now)
+
+
+def _is_due(now):
+    return db.and_(_deliveries.c.state == Delivery.PENDING, _deliveries.c.next_attempt_at <= now,
+                   _unheld(now))
+
+
+def claim_due(delivery_id=None, limit=1, now=None):
+    """Lease the delivery delivery_id if it is due, plus other due deliveries up to limit in all.
+
+    Other workers' claims are skipped (PostgreSQL SKIP LOCKED), never waited for or doubled:
+    the UPDATE re-checks that each row is still due and unheld.
+    """
+    now = now or utcnow()
+    targets = []
+    if delivery_id is not None:
+        targets.append(_deliveries.c.id == delivery_id)
+    if limit > len(targets):
+        others = (db.select(_deliveries.c.id).where(_is_due(now))
+                  .order_by(_deliveries.c.next_attempt_at).limit(limit - len(targets)))
+        if db.session.get_bind().dialect.name == "postgresql":
+            others = others.with_for_update(skip_locked=True)
+        targets.append(_deliveries.c.id.in_(others.scalar_subquery()))
+    return _claim(db.and_(_is_due(now), db.or_(*targets)), now, manual=False)
+
+
+def claim_manual(delivery_id, now=None):
+    """Lease a delivery whose manual resend was requested; return [Claim] or []."""
+    now = now or utcnow()
+    condition = db.and_(_deliveries.c.id == delivery_id,
+                        _deliveries.c.manual_requested_at.is_not(None), _unheld(now))
+    return _claim(condition, now, manual=True)
+
+
+def _claim(condition, now, manual):
     lease = now + timedelta(seconds=lease_seconds())
-    claimed = db.session.execute(
-        db.update(Delivery)
-        .where(Delivery.id == delivery_id, condition,
-               db.or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
-        .values(lease_until=lease)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    return lease if claimed == 1 else None
+    connection = db.session.connection()
+    d = _deliveries.c
+    rows = connection.execute(
+        db.update(_deliveries).where(condition).values(lease_until=lease)
+        .returning(d.id, d.public_id, d.webhook_id, d.event_type, d.state, d.attempt_count,
+                   d.manual_requested_at)
+    ).all()
+    if not rows:
+        db.session.commit()
+        return []
+    w = _webhooks.c
+    targets = {row.id: row for row in connection.execute(
+        db.select(d.id, _events.c.payload, w.url, w.auth_type, w.basic_username,
+                  w.basic_password_encrypted, w.secret_encrypted, w.is_active, w.deleted_at)
+        .select_from(_deliveries.join(_events, _events.c.id == d.event_id)
+                     .join(_webhooks, w.id == d.webhook_id))
+        .where(d.id.in_([row.id for row in rows]))
+    )}
+    claims, timestamp = [], int(time.time())
+    for row in sorted(rows, key=lambda row: row.id):
+        claim = Claim(row.id, lease, manual, row.public_id, row.webhook_id, row.event_type,
+                      row.state, row.attempt_count, row.manual_requested_at)
+        target = targets[row.id]
+        refusal = _refusal(target.deleted_at, target.is_active, row.event_type)
+        if refusal:
+            claim.result = _refuse(claim, refusal)
+        else:
+            claim.url, claim.body = target.url, target.payload.encode()
+            basic = None
+            if target.auth_type == "basic":
+                password = _decrypt(target.basic_password_encrypted) \
+                    if target.basic_password_encrypted else ""
+                basic = (target.basic_username or "", password)
+            claim.headers = request_headers(row.public_id, claim.body,
+                                            _decrypt(target.secret_encrypted), timestamp, basic)
+        claims.append(claim)
+    db.session.commit()  # hold no transaction (nor SQLite lock) while waiting on the network
+    return claims
 
 
-def attempt_due(delivery_id):
-    """Send the next automatic attempt of a delivery if it is due and nobody else holds it."""
-    now = utcnow()
-    lease = _claim(delivery_id, db.and_(Delivery.state == Delivery.PENDING,
-                                        Delivery.next_attempt_at <= now), now)
-    if lease is None:
-        return _not_claimed(delivery_id)
-    return _run(delivery_id, lease, manual=False)
+_secrets = {}
 
 
-def attempt_manual(delivery_id):
-    """Send one manual attempt of a delivery whose resend was requested."""
-    lease = _claim(delivery_id, Delivery.manual_requested_at.is_not(None), utcnow())
-    if lease is None:
-        return _not_claimed(delivery_id)
-    return _run(delivery_id, lease, manual=True)
+def _decrypt(ciphertext):
+    """Decrypt a webhook secret, remembering the last few hundred (Fernet costs ~40 µs each)."""
+    key = (current_app.config["SECRET_KEY"], ciphertext)
+    plain = _secrets.get(key)
+    if plain is None:
+        plain = crypto.decrypt(*key)
+        if len(_secrets) >= 512:
+            _secrets.clear()
+        _secrets[key] = plain
+    return plain
 
 
-def _not_claimed(delivery_id):
-    row = db.session.get(Delivery, delivery_id)
-    result = Result(delivery_id, note="not claimed")
-    if row is not None:
-        result.state, result.next_attempt_at = row.state, row.next_attempt_at
-        result.attempt_count = row.attempt_count
-    db.session.rollback()
-    return result
-
-
-def _run(delivery_id, lease, manual):
-    delivery = db.session.get(Delivery, delivery_id)
-    webhook, event = db.session.get(Webhook, delivery.webhook_id), db.session.get(Event, delivery.event_id)
-    requested_at = delivery.manual_requested_at
-    refusal = _refusal(webhook, delivery.event_type)
-    if refusal:
-        return _refuse(delivery, lease, refusal, manual, requested_at)
-
-    body = event.payload.encode()
-    basic = (webhook.basic_username or "", webhook.basic_password or "") \
-        if webhook.auth_type == "basic" else None
-    headers = request_headers(delivery.public_id, body, webhook.signing_secret, int(time.time()), basic)
-    url, webhook_id = webhook.url, webhook.id
-    if manual:
-        trigger = Attempt.MANUAL
-    else:
-        trigger = Attempt.PING if delivery.event_type == PING_TYPE else Attempt.AUTOMATIC
-    db.session.rollback()  # hold no transaction (nor SQLite lock) while waiting on the network
-
-    outcome = sender().send(url, body, headers)
-    return _record(delivery_id, webhook_id, lease, url, masked(headers), trigger, outcome,
-                   requested_at)
-
-
-def _refusal(webhook, event_type):
-    if webhook.deleted_at is not None:
+def _refusal(deleted_at, is_active, event_type):
+    if deleted_at is not None:
         return DELETED
-    if not webhook.is_active and event_type != PING_TYPE:
+    if not is_active and event_type != PING_TYPE:
         return DEACTIVATED
     return None
 
 
-def _refuse(delivery, lease, reason, manual, requested_at):
+def _refuse(claim, reason):
     """Send nothing: cancel a pending delivery of a deactivated or deleted webhook."""
     values = {"lease_until": None}
-    if delivery.state == Delivery.PENDING:
+    if claim.state == Delivery.PENDING:
         values.update(state=Delivery.CANCELLED, cancel_reason=reason, next_attempt_at=None)
-    if manual:
+    if claim.manual:
         values["manual_requested_at"] = None
-    db.session.execute(
-        db.update(Delivery).where(Delivery.id == delivery.id, Delivery.lease_until == lease)
-        .values(**values, updated_at=utcnow()).execution_options(synchronize_session=False)
+    db.session.connection().execute(
+        db.update(_deliveries)
+        .where(_deliveries.c.id == claim.delivery_id, _deliveries.c.lease_until == claim.lease)
+        .values(**values, updated_at=utcnow())
     )
-    db.session.commit()
-    return Result(delivery.id, state=values.get("state", delivery.state), note=reason)
+    return Result(claim.delivery_id, state=values.get("state", claim.state), note=reason,
+                  attempt_count=claim.attempt_count)
 
 
-def _record(delivery_id, webhook_id, lease, url, headers, trigger, outcome, requested_at):
-    """Store the attempt, move the delivery along its schedule and release the lease."""
-    delivery = db.session.get(Delivery, delivery_id)
-    number = (db.session.scalar(
-        db.select(db.func.max(Attempt.number)).where(Attempt.delivery_id == delivery_id)) or 0) + 1
-    attempt = Attempt(
-        delivery_id=delivery_id, number=number, trigger=trigger, succeeded=outcome.succeeded,
-        started_at=outcome.started_at, finished_at=outcome.finished_at,
-        duration_ms=outcome.duration_ms, url=url, request_headers=headers,
-        response_status=outcome.status, response_headers=outcome.headers,
-        response_body=outcome.body, response_body_size=outcome.body_size,
-        response_truncated=outcome.truncated, error=outcome.error,
-    )
-    db.session.add(attempt)
+def send_claim(sender_, claim):
+    """Send a claimed attempt (any thread, no app context needed); never raises."""
+    try:
+        return sender_.send(claim.url, claim.body, claim.headers)
+    except Exception as exc:  # a bug must not lose the record of an attempt that may have gone out
+        now = utcnow()
+        return Outcome(started_at=now, finished_at=now, duration_ms=0,
+                       error=f"Connection failed: {_short(exc)}")
 
-    last = {"last_status_code": outcome.status, "last_error": outcome.summary,
-            "last_attempt_at": outcome.started_at}
-    values = {**last, "lease_until": None, "updated_at": utcnow()}
-    if trigger == Attempt.MANUAL:
+
+def record(items):
+    """Store the attempts of [(Claim, Outcome)], move each delivery along its schedule and release
+    the leases, in one transaction; return a Result per item."""
+    if not items:
+        return []
+    try:
+        results = _record(items)
+        db.session.commit()
+        return results
+    except IntegrityError:
+        # Two processes recorded the same delivery at once (a lease expired mid-request): the
+        # attempt numbers collided. Record one by one; each takes the next free number.
+        db.session.rollback()
+        if len(items) == 1:
+            results = _record(items)
+            db.session.commit()
+            return results
+        return [result for item in items for result in record([item])]
+
+
+def _record(items):
+    connection, now, delays = db.session.connection(), utcnow(), retry_delays()
+    d = _deliveries.c
+    next_number = (db.select(db.func.coalesce(db.func.max(_attempts.c.number), 0) + 1)
+                   .where(_attempts.c.delivery_id == db.bindparam("d_id")).scalar_subquery())
+    connection.execute(db.insert(_attempts).values(number=next_number), [{
+        "d_id": claim.delivery_id, "delivery_id": claim.delivery_id, "trigger": claim.trigger,
+        "succeeded": outcome.succeeded, "started_at": outcome.started_at,
+        "finished_at": outcome.finished_at, "duration_ms": outcome.duration_ms, "url": claim.url,
+        "request_headers": masked(claim.headers), "response_status": outcome.status,
+        "response_headers": outcome.headers, "response_body": outcome.body,
+        "response_body_size": outcome.body_size, "response_truncated": outcome.truncated,
+        "error": outcome.error,
+    } for claim, outcome in items])
+
+    results, automatic, manual = {}, [], []
+    for claim, outcome in items:
+        last = {"status": outcome.status, "error": outcome.summary, "at": outcome.started_at}
+        if claim.manual:
+            manual.append((claim, outcome, last))
+            continue
+        count = claim.attempt_count + 1
+        state, due = next_step(count, outcome.succeeded, outcome.finished_at, delays)
+        automatic.append({"d_id": claim.delivery_id, "d_lease": claim.lease, "count": count,
+                          "new_state": state, "due": due, **last})
+        results[claim.delivery_id] = Result(claim.delivery_id, sent=True, state=state,
+                                            next_attempt_at=due, attempt_count=count, note="sent")
+    last_values = {"last_status_code": db.bindparam("status", type_=d.last_status_code.type),
+                   "last_error": db.bindparam("error", type_=d.last_error.type),
+                   "last_attempt_at": db.bindparam("at", type_=d.last_attempt_at.type)}
+    owned_by_lease = db.and_(d.id == db.bindparam("d_id"),
+                             d.lease_until == db.bindparam("d_lease", type_=d.lease_until.type))
+    if automatic:
+        # Cancelled (webhook turned off) while the attempt was in flight: it stays cancelled.
+        owned = connection.execute(
+            db.update(_deliveries).where(owned_by_lease, d.state == Delivery.PENDING)
+            .values(attempt_count=db.bindparam("count", type_=d.attempt_count.type),
+                    state=db.bindparam("new_state", type_=d.state.type),
+                    next_attempt_at=db.bindparam("due", type_=d.next_attempt_at.type),
+                    lease_until=None, updated_at=now, **last_values),
+            automatic).rowcount
+        if owned != len(automatic):
+            # Some were cancelled or taken over meanwhile: release their leases, keep the last try.
+            connection.execute(db.update(_deliveries).where(owned_by_lease)
+                               .values(lease_until=None, **last_values), automatic)
+            undone = connection.execute(
+                db.select(d.id, d.state, d.next_attempt_at, d.attempt_count)
+                .where(d.id.in_([row["d_id"] for row in automatic]))).all()
+            for row in undone:
+                result = results[row.id]
+                if (result.state, result.next_attempt_at) != (row.state, row.next_attempt_at):
+                    result.state, result.next_attempt_at = row.state, row.next_attempt_at
+                    result.attempt_count = row.attempt_count
+                    result.note = "sent; the delivery had meanwhile been cancelled or taken over"
+    for claim, outcome, last in manual:
+        values = {"last_status_code": last["status"], "last_error": last["error"],
+                  "last_attempt_at": last["at"], "lease_until": None}
         if outcome.succeeded:
             values.update(state=Delivery.SUCCEEDED, next_attempt_at=None, cancel_reason=None)
-        count = delivery.attempt_count
-    else:
-        count = delivery.attempt_count + 1
-        state, due = next_step(count, outcome.succeeded, outcome.finished_at, retry_delays())
-        values.update(attempt_count=count, state=state, next_attempt_at=due)
-    condition = Delivery.lease_until == lease
-    if trigger != Attempt.MANUAL:
-        # Cancelled (webhook turned off) while this attempt was in flight: it stays cancelled.
-        condition = db.and_(condition, Delivery.state == Delivery.PENDING)
-    owned = db.session.execute(
-        db.update(Delivery).where(Delivery.id == delivery_id, condition)
-        .values(**values).execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.execute(
-        db.update(Delivery).where(Delivery.id == delivery_id, Delivery.lease_until == lease)
-        .values(lease_until=None, **last).execution_options(synchronize_session=False)
-    )
-    if trigger == Attempt.MANUAL:
+        connection.execute(db.update(_deliveries)
+                           .where(d.id == claim.delivery_id, d.lease_until == claim.lease)
+                           .values(**values, updated_at=now))
         # A second click while this attempt was in flight asks for another one: keep it.
-        db.session.execute(
-            db.update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.manual_requested_at == requested_at)
-            .values(manual_requested_at=None).execution_options(synchronize_session=False)
-        )
-    db.session.execute(db.update(Webhook).where(Webhook.id == webhook_id).values(**last)
-                       .execution_options(synchronize_session=False))
+        connection.execute(db.update(_deliveries)
+                           .where(d.id == claim.delivery_id,
+                                  d.manual_requested_at == claim.requested_at)
+                           .values(manual_requested_at=None))
+        row = connection.execute(db.select(d.state, d.next_attempt_at, d.attempt_count)
+                                 .where(d.id == claim.delivery_id)).one()
+        results[claim.delivery_id] = Result(claim.delivery_id, sent=True, state=row.state,
+                                            next_attempt_at=row.next_attempt_at,
+                                            attempt_count=row.attempt_count, note="sent")
+
+    latest = {}
+    for claim, outcome in items:  # the webhook shows its most recent attempt
+        if claim.webhook_id not in latest or outcome.started_at >= latest[claim.webhook_id]["at"]:
+            latest[claim.webhook_id] = {"w_id": claim.webhook_id, "status": outcome.status,
+                                        "error": outcome.summary, "at": outcome.started_at}
+    w = _webhooks.c
+    connection.execute(
+        db.update(_webhooks).where(w.id == db.bindparam("w_id"))
+        .values(last_status_code=db.bindparam("status", type_=w.last_status_code.type),
+                last_error=db.bindparam("error", type_=w.last_error.type),
+                last_attempt_at=db.bindparam("at", type_=w.last_attempt_at.type)),
+        list(latest.values()))
+    return [results[claim.delivery_id] for claim, _ in items]
+
+
+def delivery_status(delivery_id):
+    """Return a Result with the delivery's state, next_attempt_at and attempt count (no claim)."""
+    d = _deliveries.c
+    row = db.session.connection().execute(
+        db.select(d.state, d.next_attempt_at, d.attempt_count).where(d.id == delivery_id)).first()
     db.session.commit()
-    db.session.expire_all()
-    delivery = db.session.get(Delivery, delivery_id)
-    note = "sent" if owned else "sent; the delivery had meanwhile been cancelled or taken over"
-    return Result(delivery_id, sent=True, state=delivery.state, attempt=attempt,
-                  next_attempt_at=delivery.next_attempt_at, attempt_count=delivery.attempt_count,
-                  note=note)
+    result = Result(delivery_id, note="not claimed")
+    if row is not None:
+        result.state, result.next_attempt_at, result.attempt_count = row
+    return result
+
+
+def attempt_due(delivery_id):
+    """Send the next automatic attempt of a delivery if it is due and nobody else holds it."""
+    return _attempt(claim_due(delivery_id, limit=1), delivery_id)
+
+
+def attempt_manual(delivery_id):
+    """Send one manual attempt of a delivery whose resend was requested."""
+    return _attempt(claim_manual(delivery_id), delivery_id)
+
+
+def _attempt(claims, delivery_id):
+    if not claims:
+        return delivery_status(delivery_id)
+    claim = claims[0]
+    if claim.result is not None:
+        return claim.result
+    return record([(claim, send_claim(sender(), claim))])[0]
+
+
+# --- Many at once (the RQ worker) ----------------------------------------------------------------
+
+_pools = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(threads):
+    """Return this process's pool of sending threads (a forked child makes its own)."""
+    key = (os.getpid(), threads)
+    with _pools_lock:
+        if key not in _pools:
+            _pools[key] = ThreadPoolExecutor(max_workers=threads,
+                                             thread_name_prefix="webhooks-send")
+        return _pools[key]
+
+
+def deliver_due(delivery_id=None, threads=8, seconds=5.0, on_claimed=None, on_recorded=None):
+    """Send delivery_id's due attempt and, alongside, other due deliveries, up to `threads` at once.
+
+    Claims only as many deliveries as there are idle sending threads, so every claimed attempt
+    starts at once and its lease only has to cover that one request. Keeps claiming for about
+    `seconds` while due work remains; records the attempts that finish in bulk, as they finish.
+    on_claimed(claims) and on_recorded(results) let the queue drop redundant messages and
+    schedule retries. Returns the Results, delivery_id's first when it was claimed.
+    """
+    sender_, pool = sender(), _pool(threads)
+    deadline = time.monotonic() + seconds
+    refill = max(1, threads // 2)
+    inflight, results, first, more = {}, [], True, True
+    while True:
+        idle = threads - len(inflight)
+        if more and (first or (idle >= refill and time.monotonic() < deadline)):
+            claims = claim_due(delivery_id if first else None, limit=idle)
+            first, more = False, len(claims) >= idle
+            if claims and on_claimed:
+                on_claimed(claims)
+            refused = [claim.result for claim in claims if claim.result is not None]
+            results.extend(refused)
+            if refused and on_recorded:
+                on_recorded(refused)
+            for claim in claims:
+                if claim.result is None:
+                    inflight[pool.submit(send_claim, sender_, claim)] = claim
+        if not inflight:
+            return results
+        done, _ = futures.wait(inflight, return_when=futures.FIRST_COMPLETED)
+        recorded = record([(inflight.pop(future), future.result()) for future in done])
+        results.extend(recorded)
+        if on_recorded:
+            on_recorded(recorded)
 
 
 def retry_delays():
