@@ -10,6 +10,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -97,9 +98,13 @@ def drop_database(name):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def start_worker(env, log_dir, *args):
+PROFILE = []  # ["py-spy", "record", ...] to run the throughput worker under a sampling profiler
+
+
+def start_worker(env, log_dir, *args, profile=False):
     log = open(Path(log_dir) / f"worker{'-'.join(args)}.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "jobs.worker", *args], cwd=ROOT, env=env,
+    command = [sys.executable, "-m", "jobs.worker", *args]
+    process = subprocess.Popen([*PROFILE, *command] if profile else command, cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
     log.close()
     return process
@@ -116,11 +121,20 @@ def wait_for_workers(redis, count, timeout=30):
 
 
 def stop(process):
-    process.terminate()
+    process.send_signal(signal.SIGINT if PROFILE else signal.SIGTERM)
     try:
         process.wait(10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def process_cpu(pid):
+    """Return the user + system CPU seconds a process (Linux) has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values, fraction):
@@ -168,7 +182,7 @@ def through_workers(app, org_id, webhook_id, data, count, receiver, env, log_dir
     from webhooks.queue import RQQueue
 
     redis.flushdb()
-    worker = start_worker(env, log_dir, *worker_args)
+    worker = start_worker(env, log_dir, *worker_args, profile=not worker_args)
     try:
         wait_for_workers(redis, 1)
         ids, _ = create_deliveries(app, org_id, webhook_id, count, data)
@@ -177,10 +191,15 @@ def through_workers(app, org_id, webhook_id, data, count, receiver, env, log_dir
         started = time.perf_counter()
         for start in range(0, len(ids), 500):
             queue.submit(ids[start:start + 500])
+        cpu_before = process_cpu(worker.pid)
         while succeeded_count(app, ids) < count:
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
+        cpu = process_cpu(worker.pid) - cpu_before
         queue.shutdown()
+        if not worker_args:
+            print(f"  worker process CPU {cpu / count * 1000:.2f} ms per delivery "
+                  f"({cpu / elapsed:.0%} of one core)")
         return count / elapsed
     finally:
         stop(worker)
@@ -236,7 +255,14 @@ def main():
     parser.add_argument("--fork-n", type=int, default=300, help="deliveries for the fork-per-job run")
     parser.add_argument("--rate", type=float, default=50.0, help="events/s for the latency run")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the latency run")
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="skip the fork-per-job and latency runs")
+    parser.add_argument("--py-spy", metavar="PATH",
+                        help="profile the SimpleWorker throughput run with py-spy (all threads) into PATH")
     args = parser.parse_args()
+    if args.py_spy:
+        PROFILE.extend([str(Path(sys.executable).with_name("py-spy")), "record", "--threads",
+                        "--format", "raw", "-o", args.py_spy, "--"])
 
     from webhooks import create_app
     from webhooks.extensions import db
@@ -272,6 +298,11 @@ def main():
             simple = through_workers(app, org_id, webhook_id, data, args.n, receiver, env, tmp, redis)
             _, payloads = create_deliveries(app, org_id, webhook_id, 1, data)
             bare = bare_session(receiver.url, receiver.ca_path, payloads, args.n)
+            if args.throughput_only:
+                print(f"bare requests.Session loop     : {bare:8.1f} requests/s")
+                print(f"1 worker, SimpleWorker (default): {simple:8.1f} deliveries/s  ratio "
+                      f"{simple / bare:.2f} (goal >= 0.6; n={args.n})")
+                return
             forked = through_workers(app, org_id, webhook_id, data, args.fork_n, receiver, env, tmp, redis, "--fork")
         print(f"bare requests.Session loop     : {bare:8.1f} requests/s")
         print(f"1 worker, SimpleWorker (default): {simple:8.1f} deliveries/s  ratio {simple / bare:.2f} "

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import os
+import socket
 import ssl
 import threading
 import time
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
+import urllib3.connection
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
@@ -109,6 +111,8 @@ class Sender:
                                                 self.total_timeout)
             session.verify = self.verify
             session.headers.clear()  # only the headers we sign and record are sent
+            for adapter in session.adapters.values():
+                adapter.poolmanager.pool_classes_by_scheme = _TRACKED_POOLS
             self._local.session = session
         return session
 
@@ -126,17 +130,26 @@ class Sender:
         problem = urlguard.url_problem(url)
         if problem:
             return self._outcome(started_at, clock, error=problem)
+        # The read timeout bounds each wait for bytes; the watchdog bounds the whole request
+        # (an endpoint dribbling its headers a byte at a time included).
+        watch = _watchdog.arm(deadline)
         try:
-            response = self.session.post(
-                url, data=body, headers=dict(headers), stream=True, allow_redirects=False,
-                timeout=(self.connect_timeout, self.total_timeout),
-            )
-        except requests.RequestException as exc:
-            return self._outcome(started_at, clock, error=self.describe(exc, url))
-        try:
-            content, truncated, error = self._read_body(response, deadline)
+            try:
+                response = self.session.post(
+                    url, data=body, headers=dict(headers), stream=True, allow_redirects=False,
+                    timeout=(self.connect_timeout, self.total_timeout),
+                )
+            except requests.RequestException as exc:
+                error = self.timed_out if watch.expired else self.describe(exc, url)
+                return self._outcome(started_at, clock, error=error)
+            try:
+                content, truncated, error = self._read_body(response, deadline)
+            finally:
+                response.close()
         finally:
-            response.close()
+            _watchdog.disarm(watch)
+        if watch.expired:
+            content, truncated, error = content[:BODY_LIMIT], False, self.timed_out
         status = response.status_code
         if error is None and 300 <= status < 400:
             location = response.headers.get("Location", "(none)")
@@ -202,6 +215,86 @@ class Sender:
         elapsed = time.monotonic() - clock
         return Outcome(started_at=started_at, finished_at=started_at + timedelta(seconds=elapsed),
                        duration_ms=round(elapsed * 1000), **fields)
+
+
+# --- The total deadline --------------------------------------------------------------------------
+
+_current = threading.local()  # the deadline of the request this thread has in flight
+
+
+class _Deadline:
+    __slots__ = ("at", "connection", "expired")
+
+    def __init__(self, at):
+        self.at, self.connection, self.expired = at, None, False
+
+
+class _TrackedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    """Let the thread's deadline know which connection carries its request (new or kept alive)."""
+
+    def connect(self):
+        self._track()
+        return super().connect()
+
+    def request(self, *args, **kwargs):
+        self._track()
+        return super().request(*args, **kwargs)
+
+    def _track(self):
+        deadline = getattr(_current, "deadline", None)
+        if deadline is not None:
+            deadline.connection = self
+
+
+class _TrackedHTTPSConnectionPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _TrackedHTTPSConnection
+
+
+_TRACKED_POOLS = {"http": urllib3.HTTPConnectionPool, "https": _TrackedHTTPSConnectionPool}
+
+
+class _Watchdog:
+    """One thread per process that shuts the socket of any request past its total deadline."""
+
+    def __init__(self, tick=0.1):
+        self.tick = tick
+        self._armed = set()
+        self._lock = threading.Lock()
+        self._pid = None
+
+    def arm(self, at):
+        deadline = _Deadline(at)
+        with self._lock:
+            if self._pid != os.getpid():  # first use, or a forked child without the thread
+                self._pid = os.getpid()
+                self._armed.clear()
+                threading.Thread(target=self._run, name="webhooks-deadline", daemon=True).start()
+            self._armed.add(deadline)
+        _current.deadline = deadline
+        return deadline
+
+    def disarm(self, deadline):
+        _current.deadline = None
+        with self._lock:
+            self._armed.discard(deadline)
+
+    def _run(self):
+        while True:
+            time.sleep(self.tick)
+            now = time.monotonic()
+            with self._lock:
+                for deadline in [d for d in self._armed if d.at <= now]:
+                    self._armed.discard(deadline)
+                    deadline.expired = True
+                    sock = getattr(deadline.connection, "sock", None)
+                    if sock is not None:
+                        try:
+                            sock.shutdown(socket.SHUT_RDWR)
+                        except OSError:  # already closed
+                            pass
+
+
+_watchdog = _Watchdog()
 
 
 def _causes(exc):

@@ -198,6 +198,8 @@ class Delivery(db.Model):
         Index("ix_deliveries_webhook_state_log", "webhook_id", "state", "id"),
         Index("ix_deliveries_webhook_type_log", "webhook_id", "event_type", "id"),
         Index("ix_deliveries_due", "state", "next_attempt_at"),
+        # Resends the reconciler finds stale (asked for, never picked up).
+        Index("ix_deliveries_manual_requested", "manual_requested_at"),
         UniqueConstraint("event_id", "webhook_id", name="uq_deliveries_event_webhook"),
     )
 

@@ -117,6 +117,7 @@ def upgrade():
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.create_index('ix_deliveries_due', ['state', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_deliveries_event_id'), ['event_id'], unique=False)
+        batch_op.create_index('ix_deliveries_manual_requested', ['manual_requested_at'], unique=False)
         batch_op.create_index('ix_deliveries_webhook_log', ['webhook_id', 'id'], unique=False)
         batch_op.create_index('ix_deliveries_webhook_state_log', ['webhook_id', 'state', 'id'], unique=False)
         batch_op.create_index('ix_deliveries_webhook_type_log', ['webhook_id', 'event_type', 'id'], unique=False)
@@ -152,6 +153,7 @@ def downgrade():
         batch_op.drop_index('ix_deliveries_webhook_type_log')
         batch_op.drop_index('ix_deliveries_webhook_state_log')
         batch_op.drop_index('ix_deliveries_webhook_log')
+        batch_op.drop_index('ix_deliveries_manual_requested')
         batch_op.drop_index(batch_op.f('ix_deliveries_event_id'))
         batch_op.drop_index('ix_deliveries_due')
 

@@ -299,3 +299,47 @@ def test_an_endpoint_on_loopback_is_refused_unless_private_targets_are_allowed(b
         first = wait_for_attempts(delivery_id, 1)[0]
         assert first.error == urlguard.BLOCKED and first.response_status is None
         assert receiver.requests == []
+
+
+def test_the_total_timeout_also_covers_an_endpoint_dribbling_its_headers(ca, ca_bundle):
+    """Each byte arrives well within the read timeout, yet the whole answer would take ~4 s."""
+    import ssl
+    import threading
+
+    from tests.support.receiver import server_context
+    from webhooks.delivery import Sender
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def dribble():
+        with server_context(ca).wrap_socket(listener, server_side=True) as tls:
+            tls.settimeout(10)
+            try:
+                conn, _ = tls.accept()
+            except (OSError, ssl.SSLError):
+                return
+            with conn:
+                conn.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"." * 40:
+                    if stop.wait(0.1):
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        return
+
+    server = threading.Thread(target=dribble, daemon=True)
+    server.start()
+    sender = Sender(allow_private=True, ca_bundle=ca_bundle, connect_timeout=1, total_timeout=1)
+    try:
+        outcome = sender.send(f"https://127.0.0.1:{port}/hook", b"{}", [])
+    finally:
+        sender.close_session()
+        stop.set()
+        server.join(5)
+
+    assert outcome.error == "Timed out after 1 s waiting for a response"
+    assert outcome.status is None and not outcome.succeeded
+    assert 1000 <= outcome.duration_ms < 2500
