@@ -192,7 +192,10 @@ def through_workers(app, org_id, webhook_id, data, count, receiver, env, log_dir
         for start in range(0, len(ids), 500):
             queue.submit(ids[start:start + 500])
         cpu_before = process_cpu(worker.pid)
+        deadline = time.monotonic() + 300
         while succeeded_count(app, ids) < count:
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker stopped or stalled; see {log_dir}")
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
         cpu = process_cpu(worker.pid) - cpu_before
@@ -261,7 +264,7 @@ def main():
                         help="profile the SimpleWorker throughput run with py-spy (all threads) into PATH")
     args = parser.parse_args()
     if args.py_spy:
-        PROFILE.extend([str(Path(sys.executable).with_name("py-spy")), "record", "--threads",
+        PROFILE.extend([str(Path(sys.executable).with_name("py-spy")), "record", "--threads", "--gil",
                         "--format", "raw", "-o", args.py_spy, "--"])
 
     from webhooks import create_app

@@ -702,24 +702,28 @@ def _pool(threads):
         return _pools[key]
 
 
-def deliver_due(delivery_id=None, threads=8, seconds=5.0, on_claimed=None, on_recorded=None):
-    """Send delivery_id's due attempt and, alongside, other due deliveries, up to `threads` at once.
+def deliver_due(delivery_id=None, threads=8, seconds=5.0, on_claimed=None, on_recorded=None,
+                flush_seconds=0.02):
+    """Send delivery_id's due attempt and, alongside, other due deliveries, `threads` at once.
 
-    Claims only as many deliveries as there are idle sending threads, so every claimed attempt
-    starts at once and its lease only has to cover that one request. Keeps claiming for about
-    `seconds` while due work remains; records the attempts that finish in bulk, as they finish.
-    on_claimed(claims) and on_recorded(results) let the queue drop redundant messages and
-    schedule retries. Returns the Results, delivery_id's first when it was claimed.
+    Claims at most as many deliveries as the sending threads can finish within a lease (a
+    claimed attempt whose lease would run out before it could finish is not sent, and the
+    lease lapses), keeps claiming for about `seconds` while due work remains, and records
+    finished attempts in bulk (every `threads` results, or after flush_seconds). on_claimed(claims)
+    and on_recorded(results) let the queue drop redundant messages and schedule retries.
+    Returns the Results.
     """
     sender_, pool = sender(), _pool(threads)
+    lease = lease_seconds()
+    backlog = threads * max(1, min(4, int(lease // _attempt_seconds(sender_))))
     deadline = time.monotonic() + seconds
-    refill = max(1, threads // 2)
-    inflight, results, first, more = {}, [], True, True
+    inflight, done, results = {}, [], []
+    first, more, oldest = True, True, 0.0
     while True:
-        idle = threads - len(inflight)
-        if more and (first or (idle >= refill and time.monotonic() < deadline)):
-            claims = claim_due(delivery_id if first else None, limit=idle)
-            first, more = False, len(claims) >= idle
+        room = backlog - len(inflight) - len(done)
+        if more and (first or (room >= threads and time.monotonic() < deadline)):
+            claims = claim_due(delivery_id if first else None, limit=room)
+            first, more = False, len(claims) >= room
             if claims and on_claimed:
                 on_claimed(claims)
             refused = [claim.result for claim in claims if claim.result is not None]
@@ -728,14 +732,36 @@ def deliver_due(delivery_id=None, threads=8, seconds=5.0, on_claimed=None, on_re
                 on_recorded(refused)
             for claim in claims:
                 if claim.result is None:
-                    inflight[pool.submit(send_claim, sender_, claim)] = claim
-        if not inflight:
+                    inflight[pool.submit(_send_in_time, sender_, claim, lease)] = claim
+        if not inflight and not done:
             return results
-        done, _ = futures.wait(inflight, return_when=futures.FIRST_COMPLETED)
-        recorded = record([(inflight.pop(future), future.result()) for future in done])
-        results.extend(recorded)
-        if on_recorded:
-            on_recorded(recorded)
+        if inflight:
+            timeout = max(0.0, oldest + flush_seconds - time.monotonic()) if done else None
+            finished, _ = futures.wait(inflight, timeout=timeout, return_when=futures.FIRST_COMPLETED)
+            if finished and not done:
+                oldest = time.monotonic()
+            done.extend((inflight.pop(future), future.result()) for future in finished)
+        if done and (not inflight or len(done) >= threads
+                     or time.monotonic() - oldest >= flush_seconds):
+            recorded = record([(claim, outcome) for claim, outcome in done if outcome is not None])
+            done.clear()
+            results.extend(recorded)
+            if on_recorded:
+                on_recorded(recorded)
+
+
+def _attempt_seconds(sender_):
+    """Return the longest one attempt can take (connect, then the total deadline), plus slack."""
+    return sender_.connect_timeout + sender_.total_timeout + 1
+
+
+def _send_in_time(sender_, claim, lease_seconds_):
+    """Send a claimed attempt unless its lease is too close to its end (then None: not sent,
+    not recorded; the lease lapses and the delivery is claimed again)."""
+    needed = min(_attempt_seconds(sender_), lease_seconds_ / 2)
+    if (claim.lease - utcnow()).total_seconds() < needed:
+        return None
+    return send_claim(sender_, claim)
 
 
 def retry_delays():
