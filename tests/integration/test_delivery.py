@@ -343,3 +343,23 @@ def test_the_total_timeout_also_covers_an_endpoint_dribbling_its_headers(ca, ca_
     assert outcome.error == "Timed out after 1 s waiting for a response"
     assert outcome.status is None and not outcome.succeeded
     assert 1000 <= outcome.duration_ms < 2500
+
+
+@pytest.mark.parametrize("database, backend", BACKENDS[2:])
+def test_a_burst_is_sent_in_batches_each_delivery_once(org, factory, receiver, redis_conn):
+    """One job claims many due deliveries; their own messages are dropped, none is sent twice."""
+    from rq import Queue
+
+    from webhooks.queue import QUEUE_NAME
+
+    receiver.always(Reply(200, delay=0.05))
+    webhooks = [factory.webhook(org, url=receiver.url, name=f"Hook {n}") for n in range(5)]
+    ids = [raise_event(org, webhooks[n % 5]) for n in range(40)]
+
+    for delivery_id in ids:
+        wait_for_state(delivery_id, Delivery.SUCCEEDED)
+    wait_until(lambda: Queue(QUEUE_NAME, connection=redis_conn).count == 0, 10,
+               message="the queue to drain")
+    assert sorted(len(attempts_of(d)) for d in ids) == [1] * 40
+    assert len(receiver.requests) == 40
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 40
