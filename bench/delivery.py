@@ -1,6 +1,9 @@
 """Benchmark the delivery engine through the rq backend against a bare requests.Session loop.
 
     .venv/bin/python bench/delivery.py [--n 2000] [--fork-n 300] [--rate 50] [--seconds 20]
+                                       [--throughput-only] [--py-spy PATH]
+
+The worker's sending threads come from WEBHOOKS_WORKER_THREADS in the environment (default 8).
 
 Everything is real: a PostgreSQL database made for the run (dropped afterwards), Redis
 database 11, the Procfile's worker command (`python -m jobs.worker`) as a subprocess, and a
