@@ -8,6 +8,11 @@ def _bool(value):
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _number(name, default, cast=float):
+    value = os.environ.get(name)
+    return cast(value) if value else cast(default)
+
+
 def _delays(value):
     delays = [int(part) for part in value.split(",") if part.strip()]
     if any(d < 0 for d in delays):
@@ -63,6 +68,14 @@ def from_environment(instance_path):
         "WEBHOOKS_RETRY_DELAYS": _delays(os.environ.get("WEBHOOKS_RETRY_DELAYS", "300,600")),
         "WEBHOOKS_ALLOW_PRIVATE_TARGETS": _bool(os.environ.get("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "0")),
         "WEBHOOKS_CA_BUNDLE": os.environ.get("WEBHOOKS_CA_BUNDLE") or None,
+        # The delivery engine (see the README's configuration table).
+        "WEBHOOKS_LEASE_SECONDS": _number("WEBHOOKS_LEASE_SECONDS", 60),
+        "WEBHOOKS_CONNECT_TIMEOUT_SECONDS": _number("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", 5),
+        "WEBHOOKS_TIMEOUT_SECONDS": _number("WEBHOOKS_TIMEOUT_SECONDS", 15),
+        "WEBHOOKS_RECONCILE_SECONDS": _number("WEBHOOKS_RECONCILE_SECONDS", 15),
+        "WEBHOOKS_WORKER_THREADS": _number("WEBHOOKS_WORKER_THREADS", 8, int),
+        "WEBHOOKS_BATCH_SECONDS": _number("WEBHOOKS_BATCH_SECONDS", 5),
+        "WEBHOOKS_INLINE_THREADS": _number("WEBHOOKS_INLINE_THREADS", 4, int),
         "MAX_CONTENT_LENGTH": 256 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

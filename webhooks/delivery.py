@@ -326,10 +326,8 @@ def _content_length(response):
 # --- Settings ------------------------------------------------------------------------------------
 
 def setting(name, default, cast=float):
-    """Return an engine setting from the app config, else the environment, else the default."""
+    """Return an engine setting from the app config (config.py reads it from the environment)."""
     value = current_app.config.get(name)
-    if value is None:
-        value = os.environ.get(name)
     return default if value in (None, "") else cast(value)
 
 
@@ -569,6 +567,8 @@ def record(items):
 
 def _record(items):
     connection, now, delays = db.session.connection(), utcnow(), retry_delays()
+    answer_order, items = items, sorted(items, key=lambda item: item[0].delivery_id)  # lock order
+    _record_latest_on_webhooks(connection, items)
     d = _deliveries.c
     next_number = (db.select(db.func.coalesce(db.func.max(_attempts.c.number), 0) + 1)
                    .where(_attempts.c.delivery_id == db.bindparam("d_id")).scalar_subquery())
@@ -639,9 +639,18 @@ def _record(items):
         results[claim.delivery_id] = Result(claim.delivery_id, sent=True, state=row.state,
                                             next_attempt_at=row.next_attempt_at,
                                             attempt_count=row.attempt_count, note="sent")
+    return [results[claim.delivery_id] for claim, _ in answer_order]
 
+
+def _record_latest_on_webhooks(connection, items):
+    """Show each webhook's most recent attempt in the listing.
+
+    Runs first in the recording transaction and in webhook id order: the UI locks a webhook
+    row before its deliveries (toggle, delete), so taking locks in the same order here means
+    the two can never deadlock.
+    """
     latest = {}
-    for claim, outcome in items:  # the webhook shows its most recent attempt
+    for claim, outcome in items:
         if claim.webhook_id not in latest or outcome.started_at >= latest[claim.webhook_id]["at"]:
             latest[claim.webhook_id] = {"w_id": claim.webhook_id, "status": outcome.status,
                                         "error": outcome.summary, "at": outcome.started_at}
@@ -651,8 +660,7 @@ def _record(items):
         .values(last_status_code=db.bindparam("status", type_=w.last_status_code.type),
                 last_error=db.bindparam("error", type_=w.last_error.type),
                 last_attempt_at=db.bindparam("at", type_=w.last_attempt_at.type)),
-        list(latest.values()))
-    return [results[claim.delivery_id] for claim, _ in items]
+        [latest[webhook_id] for webhook_id in sorted(latest)])
 
 
 def delivery_status(delivery_id):

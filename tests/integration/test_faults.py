@@ -72,9 +72,10 @@ def test_retries_come_back_on_time_after_redis_is_flushed(org, processes, receiv
         delivery = wait_for_state(delivery_id, Delivery.SUCCEEDED, timeout=20)
         attempts = attempts_of(delivery_id)
         if len(attempts) > 1:
-            # Attempt 2 was due 1 s after attempt 1; it ran within a few seconds of that.
+            # Attempt 2 was due 1 s after attempt 1. The bound is loose so that load cannot fail
+            # it, yet far below what a lost retry (never) or a 60 s scheduler poll would give.
             late = (attempts[1].started_at - delivery.created_at).total_seconds()
-            assert attempts[1].number == 2 and late < 8
+            assert attempts[1].number == 2 and late < 30
     assert len(retrying) == 2 and len(receiver.requests) == 5
     assert "re-registered the periodic reconciler" in processes.logs()
 
