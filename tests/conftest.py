@@ -164,6 +164,15 @@ def auth(client):
 
 
 @pytest.fixture
+def owner(factory, auth):
+    """Acme Roofing, with its Org.webhooks user signed in."""
+    org = factory.org("acme", "Acme Roofing")
+    factory.user(org=org)
+    auth.login()
+    return org
+
+
+@pytest.fixture
 def redis_conn():
     """A real Redis connection on a dedicated database number, flushed before and after."""
     conn = redis_lib.Redis.from_url(REDIS_TEST_URL)

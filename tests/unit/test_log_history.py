@@ -13,11 +13,8 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def org(factory, auth):
-    org = factory.org("acme", "Acme Roofing")
-    factory.user(org=org)
-    auth.login()
-    return org
+def org(owner):
+    return owner
 
 
 @pytest.fixture

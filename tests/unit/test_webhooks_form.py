@@ -14,14 +14,6 @@ VALID = {"name": "CRM sync", "url": "https://127.0.0.1:8443/hook", "auth_type": 
          "event_types": ["job.created", "estimate.updated"]}
 
 
-@pytest.fixture
-def owner(factory, auth):
-    org = factory.org("acme", "Acme Roofing")
-    factory.user(org=org)
-    auth.login()
-    return org
-
-
 def webhooks_of(org):
     return db.session.scalars(db.select(Webhook).filter_by(organization_id=org.id)).all()
 

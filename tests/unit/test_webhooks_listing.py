@@ -12,14 +12,6 @@ ALL_JOB = ["job.created", "job.updated", "job.assigned", "job.image_created",
            "job.document_created", "job.status_changed"]
 
 
-@pytest.fixture
-def owner(factory, auth):
-    org = factory.org("acme", "Acme Roofing")
-    factory.user(org=org)
-    auth.login()
-    return org
-
-
 def listing(client, query=""):
     return client.get("/orgs/acme/webhooks/" + query).get_data(as_text=True)
 
