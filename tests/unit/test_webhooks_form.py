@@ -8,7 +8,6 @@ from webhooks.extensions import db
 from webhooks.forms import (EVENTS_REQUIRED, NAME_REQUIRED, NAME_TOO_LONG, PASSWORD_REQUIRED,
                             URL_REQUIRED, USERNAME_HAS_COLON, USERNAME_REQUIRED)
 from webhooks.models import Delivery, Webhook
-from webhooks import events
 
 VALID = {"name": "CRM sync", "url": "https://127.0.0.1:8443/hook", "auth_type": "none",
          "event_types": ["job.created", "estimate.updated"]}
@@ -249,10 +248,7 @@ def test_delete_asks_for_confirmation_first(client, basic_hook):
 
 def test_confirmed_delete_hides_the_webhook_and_cancels_its_pending_deliveries(client, factory, owner):
     webhook = factory.webhook(owner, name="Doomed", active=True)
-    event = events.build_event(owner, "job.created", {"job": {"id": "1"}})
-    pending = events.new_delivery(event, webhook)
-    db.session.add_all([event, pending])
-    db.session.commit()
+    pending = factory.pending_delivery(webhook)
     response = client.post(f"/orgs/acme/webhooks/{webhook.id}/delete", data={"confirmed": "yes"})
     assert response.headers["Location"] == "/orgs/acme/webhooks/"
     db.session.expire_all()

@@ -3,7 +3,6 @@ from datetime import timedelta
 
 import pytest
 
-from webhooks import events
 from webhooks.extensions import db
 from webhooks.models import Delivery, Event, utcnow
 from webhooks.views.webhooks import PER_PAGE, event_summary
@@ -127,10 +126,7 @@ def test_turning_on_an_active_webhook_again_sends_nothing_more(client, factory, 
 
 def test_turning_off_cancels_pending_deliveries(client, factory, owner):
     hook = factory.webhook(owner, name="CRM", active=True)
-    event = events.build_event(owner, "job.created", {"job": {"id": "7"}})
-    pending = events.new_delivery(event, hook)
-    db.session.add_all([event, pending])
-    db.session.commit()
+    pending = factory.pending_delivery(hook)
     response = client.post(f"/orgs/acme/webhooks/{hook.id}/toggle", data={"active": "0"},
                            headers={"HX-Request": "true"})
     assert 'aria-checked="false"' in response.get_data(as_text=True)
