@@ -35,7 +35,7 @@ def deliver(delivery_id):
                          delivery_job_id(result.delivery_id, result.attempt_count + 1), connection)
 
     results = engine.deliver_due(
-        delivery_id, threads=worker_threads(), seconds=engine.setting("WEBHOOKS_BATCH_SECONDS", 5.0),
+        delivery_id, threads=worker_threads(), seconds=engine.setting("WEBHOOKS_BATCH_SECONDS"),
         on_claimed=on_claimed, on_recorded=on_recorded)
     own = next((result for result in results if result.delivery_id == delivery_id), None)
     if own is None:
@@ -55,7 +55,7 @@ def deliver_manual(delivery_id):
 
 
 def worker_threads():
-    return max(1, engine.setting("WEBHOOKS_WORKER_THREADS", 8, int))
+    return max(1, engine.setting("WEBHOOKS_WORKER_THREADS", int))
 
 
 def forget_messages(connection, claims, keep=None):

@@ -19,7 +19,7 @@ LIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 def interval_seconds():
-    return engine.setting("WEBHOOKS_RECONCILE_SECONDS", 15.0)
+    return engine.setting("WEBHOOKS_RECONCILE_SECONDS")
 
 
 def reconcile():

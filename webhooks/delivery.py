@@ -25,13 +25,13 @@ import urllib3.connection
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from . import __version__, crypto, urlguard
+from . import __version__, catalog, crypto, urlguard
 from .extensions import db
 from .models import Attempt, Delivery, Event, Webhook, utcnow
 
 USER_AGENT = f"Webhooks/{__version__} (+https://github.com/webhooks-service/webhooks)"
 BODY_LIMIT = 64 * 1024
-PING_TYPE = "webhook.ping"  # events.PING_TYPE; not imported, to keep events → queue → here acyclic
+PING_TYPE = catalog.PING.type
 
 DEACTIVATED = "Webhook was deactivated"
 DELETED = "Webhook was deleted"
@@ -325,14 +325,13 @@ def _content_length(response):
 
 # --- Settings ------------------------------------------------------------------------------------
 
-def setting(name, default, cast=float):
-    """Return an engine setting from the app config (config.py reads it from the environment)."""
-    value = current_app.config.get(name)
-    return default if value in (None, "") else cast(value)
+def setting(name, cast=float):
+    """Return an engine setting from the app config (config.py reads it and its default)."""
+    return cast(current_app.config[name])
 
 
 def lease_seconds():
-    return setting("WEBHOOKS_LEASE_SECONDS", 60.0)
+    return setting("WEBHOOKS_LEASE_SECONDS")
 
 
 _senders = {}
@@ -344,8 +343,8 @@ def sender():
     key = (
         bool(current_app.config["WEBHOOKS_ALLOW_PRIVATE_TARGETS"]),
         current_app.config.get("WEBHOOKS_CA_BUNDLE"),
-        setting("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", 5.0),
-        setting("WEBHOOKS_TIMEOUT_SECONDS", 15.0),
+        setting("WEBHOOKS_CONNECT_TIMEOUT_SECONDS"),
+        setting("WEBHOOKS_TIMEOUT_SECONDS"),
     )
     with _senders_lock:
         if key not in _senders:

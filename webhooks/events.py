@@ -6,14 +6,14 @@ from datetime import timezone
 
 from sqlalchemy.exc import IntegrityError
 
-from . import queue
+from . import catalog, queue
 from .extensions import db
 from .ids import new_id
 from .models import Delivery, Event, Organization, Webhook, utcnow
 
 log = logging.getLogger(__name__)
 
-PING_TYPE = "webhook.ping"
+PING_TYPE = catalog.PING.type
 
 # What ingest answers: the event's public id (None when nothing could be stored), how many
 # deliveries it has, and whether it repeats an event already recorded under the host's id.

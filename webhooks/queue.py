@@ -170,7 +170,7 @@ class RQQueue:
 def init_app(app):
     backend = app.config["WEBHOOKS_QUEUE"]
     if backend == "inline":
-        engine = InlineQueue(app, threads=int(app.config.get("WEBHOOKS_INLINE_THREADS") or 4))
+        engine = InlineQueue(app, threads=int(app.config["WEBHOOKS_INLINE_THREADS"]))
         if not app.testing:
             # A restarted process picks up retries left in the database with its first request.
             app.before_request(engine.start)
