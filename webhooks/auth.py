@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length
 
 from .extensions import db, htmx, login_manager
 from .models import LoginThrottle, User, utcnow
+from .redirects import local_path_or
 
 bp = Blueprint("auth", __name__)
 
@@ -88,14 +89,6 @@ def _authenticate(email, password):
     return user if user.check_password(password) else None
 
 
-def _safe_next(target):
-    """Return target if it is a path on this site, else the home page."""
-    parts = urlsplit(target or "")
-    if target and not parts.scheme and not parts.netloc and target.startswith("/"):
-        return target
-    return url_for("web.home")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Show the sign-in form and sign the user in."""
@@ -115,7 +108,7 @@ def login():
             else:
                 _clear_failures(email)
                 login_user(user)
-                return redirect(_safe_next(request.args.get("next")))
+                return redirect(local_path_or(request.args.get("next"), url_for("web.home")))
     elif form.is_submitted():
         error = MISSING_FIELDS
     status = 401 if error else 200

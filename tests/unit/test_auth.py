@@ -131,3 +131,12 @@ def test_a_stale_csrf_token_gets_a_page_that_explains_and_htmx_a_refresh(make_ap
     assert "This form has expired" in page.get_data(as_text=True)
     swap = client.post("/logout", headers={"HX-Request": "true"})
     assert swap.status_code == 400 and swap.headers["HX-Refresh"] == "true"
+
+
+def test_login_refuses_next_urls_that_browsers_read_as_another_site(client, factory):
+    factory.user(org=factory.org())
+    data = {"email": "owner@example.com", "password": PASSWORD}
+    for target in ("//evil.example/", "/\\evil.example/", "https:/evil.example"):
+        client.post("/logout")
+        response = client.post("/login", query_string={"next": target}, data=data)
+        assert response.headers["Location"] == "/", target

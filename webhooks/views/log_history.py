@@ -7,6 +7,7 @@ from .. import events, history, queue
 from ..access import get_webhook, webhooks_permission_required
 from ..extensions import db, htmx
 from ..models import utcnow
+from ..redirects import local_path_or
 from . import ID, MAX_ID
 
 logger = logging.getLogger(__name__)
@@ -35,10 +36,7 @@ def _row_or_404(webhook, delivery_id):
 
 def _safe_next(default):
     """Return the form's next path if it stays on this site, else default."""
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    return local_path_or(request.form.get("next"), default)
 
 
 @bp.app_template_global()
