@@ -88,10 +88,12 @@ def make_app(app_config):
         return app
 
     yield factory
+    # Stop every app's background delivery threads before truncating: a poller of another app
+    # of this test still reading the tables would deadlock with TRUNCATE.
     for app in apps:
-        # Stop background delivery threads first: they hold row locks that TRUNCATE waits on.
         if hasattr(app.extensions.get("webhooks_queue"), "shutdown"):
             app.extensions["webhooks_queue"].shutdown()
+    for app in apps:
         with app.app_context():
             if db.engine.dialect.name == "postgresql":
                 _truncate_all()
