@@ -1,4 +1,5 @@
-"""RQ jobs that send attempts of deliveries and schedule the next ones."""
+"""RQ jobs: wake the worker's pump for new work, and schedule the next attempts of deliveries."""
+import os
 from datetime import timedelta
 
 from flask import current_app
@@ -7,7 +8,9 @@ from rq import get_current_job
 from rq.job import Job
 from rq_scheduler import Scheduler
 
-from webhooks import delivery as engine
+from webhooks import claims
+from webhooks.batch import Pump
+from webhooks.config import setting
 from webhooks.models import Delivery, utcnow
 from webhooks.queue import DELIVER, JOB_TIMEOUT, QUEUE_NAME, delivery_job_id, due_time
 
@@ -15,57 +18,80 @@ from webhooks.queue import DELIVER, JOB_TIMEOUT, QUEUE_NAME, delivery_job_id, du
 EARLY_SLACK = timedelta(seconds=5)
 QUEUE_KEY = f"rq:queue:{QUEUE_NAME}"
 
+_pump = None  # the worker process's long-lived pump (jobs.worker starts it)
+_pump_pid = None
+
+
+def use_pump(pump):
+    """Make pump the one this process's jobs wake (None: each job runs a pump of its own)."""
+    global _pump, _pump_pid
+    _pump, _pump_pid = pump, os.getpid()
+
+
+def make_pump(app, connection):
+    """Return a Pump for a worker process: it drops redundant messages and schedules retries."""
+    with app.app_context():
+        slots = max(1, setting("WEBHOOKS_WORKER_THREADS", int))
+    return Pump(app, slots=slots, name="webhooks-worker",
+                on_claimed=lambda claimed: forget_messages(connection, claimed),
+                on_recorded=lambda results: schedule_retries(connection, results))
+
 
 def deliver(delivery_id):
-    """Send the due attempt of a delivery, and alongside it other due deliveries (a batch).
-
-    Deliveries claimed besides delivery_id have their own messages dropped from Redis, so one
-    job carries many deliveries; a message that still arrives finds nothing to claim.
-    """
+    """Have this worker claim due deliveries (delivery_id among them, when its webhook's turn
+    and cap allow) and send them; the database, not this message, says what is due."""
+    if _pump is not None and _pump_pid == os.getpid() and _pump.running:
+        _pump.wake()
+        return "woke the pump"
+    # No long-lived pump here (a worker forking per job): claim and send until idle.
     connection = redis_connection()
     job = get_current_job()
-
-    def on_claimed(claims):
-        forget_messages(connection, claims, keep=job.id if job is not None else None)
-
-    def on_recorded(results):
-        for result in results:
-            if result.sent and result.state == Delivery.PENDING and result.next_attempt_at:
-                schedule(result.delivery_id, result.next_attempt_at,
-                         delivery_job_id(result.delivery_id, result.attempt_count + 1), connection)
-
-    results = engine.deliver_due(
-        delivery_id, threads=worker_threads(), seconds=engine.setting("WEBHOOKS_BATCH_SECONDS"),
-        on_claimed=on_claimed, on_recorded=on_recorded)
+    pump = Pump(current_app._get_current_object(), slots=max(1, setting("WEBHOOKS_WORKER_THREADS", int)),
+                on_claimed=lambda claimed: forget_messages(
+                    connection, claimed, keep=job.id if job is not None else None),
+                on_recorded=lambda results: schedule_retries(connection, results))
+    try:
+        results = pump.run_until_idle(seconds=setting("WEBHOOKS_BATCH_SECONDS"))
+    finally:
+        pump.stop()
     own = next((result for result in results if result.delivery_id == delivery_id), None)
     if own is None:
-        own = engine.delivery_status(delivery_id)
-        at = own.next_attempt_at
-        if own.state == Delivery.PENDING and at is not None and utcnow() < at < utcnow() + EARLY_SLACK:
-            # Ran early: the attempt is not due yet. A fresh id, since this job's id is still in use.
-            job_id = delivery_job_id(delivery_id, own.attempt_count + 1)
-            schedule(delivery_id, at, f"{job_id}-at-{int(at.timestamp())}", connection)
+        own = claims.delivery_status(delivery_id)
+        reschedule_if_early(own, connection)
     others = len(results) - (own in results)
     return f"{own.note}; {others} other deliveries" if others else own.note
 
 
 def deliver_manual(delivery_id):
-    """Send the manual attempt asked for in the UI."""
-    return engine.attempt_manual(delivery_id).note
+    """Send the manual attempt asked for in the UI (the pump claims requested resends first)."""
+    return deliver(delivery_id)
 
 
-def worker_threads():
-    return max(1, engine.setting("WEBHOOKS_WORKER_THREADS", int))
+def reschedule_if_early(status, connection):
+    """Put a job back that ran before its attempt was due (clock skew, rounding)."""
+    at = status.next_attempt_at
+    if status.state == Delivery.PENDING and at is not None and utcnow() < at < utcnow() + EARLY_SLACK:
+        # A fresh id, since this job's id is still in use.
+        job_id = delivery_job_id(status.delivery_id, status.attempt_count + 1)
+        schedule(status.delivery_id, at, f"{job_id}-at-{int(at.timestamp())}", connection)
 
 
-def forget_messages(connection, claims, keep=None):
+def schedule_retries(connection, results):
+    """Have rq-scheduler wake a worker when each failed delivery's next attempt is due."""
+    for result in results:
+        if result.sent and result.state == Delivery.PENDING and result.next_attempt_at:
+            schedule(result.delivery_id, result.next_attempt_at,
+                     delivery_job_id(result.delivery_id, result.attempt_count + 1), connection)
+
+
+def forget_messages(connection, claimed, keep=None):
     """Drop the queued or scheduled messages of claimed automatic attempts (all but keep).
 
     Only a message for the very attempt claimed is dropped (job ids name the attempt number);
     if this process dies before recording, the lease expires and the reconciler re-enqueues it.
     """
     job_ids = [delivery_job_id(claim.delivery_id, claim.attempt_count + 1)
-               for claim in claims if not claim.manual]
+               for claim in claimed if not claim.manual]
     job_ids = [job_id for job_id in job_ids if job_id != keep]
     if not job_ids:
         return

@@ -3,7 +3,8 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq_scheduler import Scheduler
 
-from webhooks import delivery as engine
+from webhooks import claims
+from webhooks.config import setting
 from webhooks.extensions import db
 from webhooks.models import utcnow
 from webhooks.queue import (DELIVER, DELIVER_MANUAL, JOB_TIMEOUT, QUEUE_NAME, delivery_job_id,
@@ -19,14 +20,14 @@ LIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 def interval_seconds():
-    return engine.setting("WEBHOOKS_RECONCILE_SECONDS")
+    return setting("WEBHOOKS_RECONCILE_SECONDS")
 
 
 def reconcile():
     """Enqueue due deliveries, schedule the ones due before the next run, re-send stale resends."""
     connection = redis_connection()
     now, horizon = utcnow(), interval_seconds()
-    due = engine.due_deliveries(now, horizon=horizon)
+    due = claims.due_deliveries(now, horizon=horizon)
     job_ids = [delivery_job_id(delivery_id, count + 1) for delivery_id, _, count in due]
     existing = Job.fetch_many(job_ids, connection=connection) if job_ids else []
     queue = Queue(QUEUE_NAME, connection=connection)
@@ -44,7 +45,7 @@ def reconcile():
             scheduled += 1
     if to_enqueue:
         queue.enqueue_many(to_enqueue)
-    resends = engine.requested_resends(now, older_than=horizon)
+    resends = claims.requested_resends(now, older_than=horizon)
     for delivery_id in resends:
         queue.enqueue(DELIVER_MANUAL, delivery_id, result_ttl=0, job_timeout=JOB_TIMEOUT)
     db.session.rollback()

@@ -1,8 +1,10 @@
 """The worker process: `python -m jobs.worker` runs an RQ worker on the deliveries queue.
 
 The Flask app is built once per process (not per job, not at import time) and every job runs
-inside its app context. The default worker does not fork per job: a fork costs more than a
-fast delivery and would throw away the kept-alive HTTPS connections (see bench/delivery.py).
+inside its app context. The process's `Pump` (webhooks.batch) does the sending: jobs only wake
+it, and it claims due deliveries fairly into WEBHOOKS_WORKER_THREADS sending slots. The
+default worker does not fork per job: a fork costs more than a fast delivery and would throw
+away the kept-alive HTTPS connections (see bench/delivery.py).
 """
 import argparse
 import logging
@@ -14,10 +16,11 @@ from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 
 from webhooks import create_app
+from webhooks.config import setting as engine_setting
 from webhooks.extensions import db
 from webhooks.queue import QUEUE_NAME
 
-from . import reconcile
+from . import delivery, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,11 @@ def main(argv=None):
                               name="reconciler-keeper", daemon=True)
     keeper.start()
 
+    pump = None
+    if not args.fork:  # a forked child would not share a pump with this process
+        pump = delivery.make_pump(app, Redis.from_url(app.config["REDIS_URL"]))
+        pump.start()
+        delivery.use_pump(pump)
     worker_class = Worker if args.fork else SimpleWorker
     queue = Queue(QUEUE_NAME, connection=connection, job_class=AppJob)
     worker = worker_class([queue], connection=connection, job_class=AppJob, name=args.name)
@@ -77,6 +85,11 @@ def main(argv=None):
         worker.work(burst=args.burst, logging_level=os.environ.get("WEBHOOKS_LOG_LEVEL", "INFO"))
     finally:
         stop.set()
+        if pump is not None:
+            # Attempts in flight finish and are recorded; a hanging one is left to its lease.
+            with app.app_context():
+                grace = engine_setting("WEBHOOKS_TIMEOUT_SECONDS") + 1
+            pump.stop(timeout=grace)
 
 
 if __name__ == "__main__":

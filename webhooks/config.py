@@ -73,9 +73,10 @@ def from_environment(instance_path):
         "WEBHOOKS_CONNECT_TIMEOUT_SECONDS": _number("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", 5),
         "WEBHOOKS_TIMEOUT_SECONDS": _number("WEBHOOKS_TIMEOUT_SECONDS", 15),
         "WEBHOOKS_RECONCILE_SECONDS": _number("WEBHOOKS_RECONCILE_SECONDS", 15),
-        "WEBHOOKS_WORKER_THREADS": _number("WEBHOOKS_WORKER_THREADS", 8, int),
+        "WEBHOOKS_ENDPOINT_CONCURRENCY": _number("WEBHOOKS_ENDPOINT_CONCURRENCY", 4, int),
+        "WEBHOOKS_WORKER_THREADS": _number("WEBHOOKS_WORKER_THREADS", 64, int),
         "WEBHOOKS_BATCH_SECONDS": _number("WEBHOOKS_BATCH_SECONDS", 5),
-        "WEBHOOKS_INLINE_THREADS": _number("WEBHOOKS_INLINE_THREADS", 4, int),
+        "WEBHOOKS_INLINE_THREADS": _number("WEBHOOKS_INLINE_THREADS", 32, int),
         "MAX_CONTENT_LENGTH": 256 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -85,3 +86,10 @@ def from_environment(instance_path):
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_SECONDS": 300,
     }
+
+
+def setting(name, cast=float):
+    """Return an engine setting of the current app (from_environment reads it and its default)."""
+    from flask import current_app
+
+    return cast(current_app.config[name])

@@ -131,6 +131,9 @@ class Webhook(db.Model):
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Consecutive attempts that got no HTTP answer at all (timeout, refused, TLS, DNS); from 5
+    # on, the endpoint is sent one attempt at a time until any answer comes back.
+    unanswered_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Deleted webhooks are kept so pending retries can be cancelled with a reason.
@@ -198,6 +201,10 @@ class Delivery(db.Model):
         Index("ix_deliveries_webhook_state_log", "webhook_id", "state", "id"),
         Index("ix_deliveries_webhook_type_log", "webhook_id", "event_type", "id"),
         Index("ix_deliveries_due", "state", "next_attempt_at"),
+        # Fair claiming: walk the webhooks with pending work, then each one's oldest due first.
+        Index("ix_deliveries_pending_by_webhook", "state", "webhook_id", "next_attempt_at"),
+        # Attempts in flight per webhook (held leases), for the per-endpoint cap.
+        Index("ix_deliveries_webhook_lease", "webhook_id", "lease_until"),
         # Resends the reconciler finds stale (asked for, never picked up).
         Index("ix_deliveries_manual_requested", "manual_requested_at"),
         UniqueConstraint("event_id", "webhook_id", name="uq_deliveries_event_webhook"),

@@ -7,19 +7,12 @@ message costs nothing but a wasted look-up.
 Interface: `submit(delivery_ids)` for new deliveries, `submit_manual(delivery_id)` for a
 resend asked for in the UI, `shutdown()`.
 """
-import logging
 import math
-import queue as stdlib_queue
-import threading
 from datetime import datetime, timezone
 
 from flask import current_app
 
-from . import delivery
-from .extensions import db
-from .models import utcnow
-
-log = logging.getLogger(__name__)
+from .batch import Pump
 
 QUEUE_NAME = "deliveries"
 DELIVER = "jobs.delivery.deliver"
@@ -38,99 +31,28 @@ def due_time(moment):
 
 
 class InlineQueue:
-    """Deliver from background threads of this process; a poll of the database finds due retries."""
+    """Deliver from a Pump inside this process: no Redis; its polling finds due retries."""
 
-    def __init__(self, app, threads=4, poll_seconds=1.0):
-        self.app = app
-        self.threads = threads
-        self.poll_seconds = poll_seconds
-        self._work = stdlib_queue.Queue()
-        self._queued = set()  # (kind, id) waiting or in flight, so the poller doesn't repeat them
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._wakeup = threading.Event()
-        self._started = []
+    def __init__(self, app, threads=32, poll_seconds=1.0):
+        self.pump = Pump(app, slots=threads, poll_seconds=poll_seconds, name="webhooks-inline")
 
     def submit(self, delivery_ids):
-        """Hand due deliveries to a worker thread now."""
+        """Have the pump claim new deliveries now."""
         self.start()
-        for delivery_id in delivery_ids:
-            self._offer(("due", delivery_id))
+        self.pump.wake()
 
     def submit_manual(self, delivery_id):
-        """Send one manual attempt of a delivery now."""
+        """Have the pump send a requested resend now."""
         self.start()
-        self._offer(("manual", delivery_id))
+        self.pump.wake()
 
     def start(self):
-        """Start the poller and worker threads once (lazily: never at import or app creation)."""
-        with self._lock:
-            if self._started or self._stop.is_set():
-                return
-            targets = [self._poll] + [self._deliver] * self.threads
-            for number, target in enumerate(targets):
-                thread = threading.Thread(target=target, name=f"webhooks-inline-{number}", daemon=True)
-                thread.start()
-                self._started.append(thread)
+        """Start the pump once (lazily: never at import or app creation)."""
+        self.pump.start()
 
     def shutdown(self, timeout=5.0):
-        """Stop the threads and wait for them (an attempt in flight finishes first)."""
-        self._stop.set()
-        self._wakeup.set()
-        for _ in range(self.threads):
-            self._work.put(None)
-        for thread in self._started:
-            thread.join(timeout)
-
-    def _offer(self, item):
-        with self._lock:
-            if item in self._queued:
-                return
-            self._queued.add(item)
-        self._work.put(item)
-
-    def _poll(self):
-        while not self._stop.is_set():
-            try:
-                with self.app.app_context():
-                    now = utcnow()
-                    due = [row[0] for row in delivery.due_deliveries(now)]
-                    manual = delivery.requested_resends(now)
-                    db.session.remove()
-                for delivery_id in due:
-                    self._offer(("due", delivery_id))
-                for delivery_id in manual:
-                    self._offer(("manual", delivery_id))
-            except Exception:  # the database may be briefly unreachable; try again next tick
-                log.exception("inline queue: polling for due deliveries failed")
-            self._stop.wait(self.poll_seconds)
-
-    def _deliver(self):
-        try:
-            self._deliver_until_stopped()
-        finally:
-            delivery.close_thread_sessions()
-
-    def _deliver_until_stopped(self):
-        while True:
-            item = self._work.get()
-            if item is None or self._stop.is_set():
-                return
-            kind, delivery_id = item
-            try:
-                with self.app.app_context():
-                    try:
-                        if kind == "manual":
-                            delivery.attempt_manual(delivery_id)
-                        else:
-                            delivery.attempt_due(delivery_id)
-                    finally:
-                        db.session.remove()
-            except Exception:  # the row keeps its lease and is retried when the lease expires
-                log.exception("inline queue: delivery %s (%s) failed", delivery_id, kind)
-            finally:
-                with self._lock:
-                    self._queued.discard(item)
+        """Stop the pump; attempts in flight finish and are recorded first (up to timeout)."""
+        self.pump.stop(timeout)
 
 
 class RQQueue:

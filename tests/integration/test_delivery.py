@@ -14,7 +14,7 @@ from tests.conftest import REDIS_TEST_URL
 from tests.support.receiver import Receiver, Reply, make_ca
 from tests.support.workers import Processes, wait_until
 from webhooks import events, urlguard
-from webhooks.delivery import cancel_pending
+from webhooks.claims import cancel_pending
 from webhooks.extensions import db
 from webhooks.models import Attempt, Delivery, Webhook, utcnow
 
@@ -309,7 +309,7 @@ def test_the_total_timeout_also_covers_an_endpoint_dribbling_its_headers(ca, ca_
     import threading
 
     from tests.support.receiver import server_context
-    from webhooks.delivery import Sender
+    from webhooks.sender import Sender, SenderSettings
 
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -334,11 +334,12 @@ def test_the_total_timeout_also_covers_an_endpoint_dribbling_its_headers(ca, ca_
 
     server = threading.Thread(target=dribble, daemon=True)
     server.start()
-    sender = Sender(allow_private=True, ca_bundle=ca_bundle, connect_timeout=1, total_timeout=1)
+    sender = Sender(SenderSettings(allow_private=True, ca_bundle=ca_bundle, connect_timeout=1,
+                                   total_timeout=1))
     try:
         outcome = sender.send(f"https://127.0.0.1:{port}/hook", b"{}", [])
     finally:
-        sender.close_session()
+        sender.close()
         stop.set()
         server.join(5)
 

@@ -10,7 +10,9 @@ from standardwebhooks import Webhook as StandardWebhook
 
 from webhooks import __version__
 from webhooks.crypto import new_signing_secret
-from webhooks.delivery import (BODY_LIMIT, Sender, masked, next_step, request_headers, sign)
+from webhooks.claims import next_step
+from webhooks.sender import BODY_LIMIT, Sender, SenderSettings
+from webhooks.signing import masked, request_headers, sign
 from webhooks.models import Delivery
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
@@ -68,7 +70,7 @@ def test_success_at_any_attempt_ends_the_delivery(count):
 @responses.activate
 def test_a_2xx_answer_is_recorded_with_headers_and_body():
     responses.post("https://hooks.example.com/in", status=204, headers={"X-Req": "42"}, body=b"")
-    sender = Sender(allow_private=True)
+    sender = Sender(SenderSettings(allow_private=True))
 
     outcome = sender.send("https://hooks.example.com/in", b"{}", [["Content-Type", "application/json"]])
 
@@ -83,7 +85,7 @@ def test_a_long_body_is_cut_at_64_kib_and_its_size_kept():
     responses.post("https://hooks.example.com/in", status=200, body=b"x" * (BODY_LIMIT * 3),
                    headers={"Content-Length": str(BODY_LIMIT * 3)})
 
-    outcome = Sender(allow_private=True).send("https://hooks.example.com/in", b"{}", [])
+    outcome = Sender(SenderSettings(allow_private=True)).send("https://hooks.example.com/in", b"{}", [])
 
     assert outcome.truncated
     assert len(outcome.body) == BODY_LIMIT
@@ -94,7 +96,7 @@ def test_a_long_body_is_cut_at_64_kib_and_its_size_kept():
 def test_a_body_that_is_not_utf8_is_kept_readable():
     responses.post("https://hooks.example.com/in", status=500, body=b"bad \xff byte")
 
-    outcome = Sender(allow_private=True).send("https://hooks.example.com/in", b"{}", [])
+    outcome = Sender(SenderSettings(allow_private=True)).send("https://hooks.example.com/in", b"{}", [])
 
     assert not outcome.succeeded and outcome.status == 500
     assert outcome.body == "bad \ufffd byte"
@@ -105,7 +107,7 @@ def test_a_redirect_is_a_failure_that_names_its_location():
     responses.post("https://hooks.example.com/in", status=302,
                    headers={"Location": "https://elsewhere.example.com/"})
 
-    outcome = Sender(allow_private=True).send("https://hooks.example.com/in", b"{}", [])
+    outcome = Sender(SenderSettings(allow_private=True)).send("https://hooks.example.com/in", b"{}", [])
 
     assert not outcome.succeeded and outcome.status == 302
     assert outcome.error == "Redirect (302) not followed: Location https://elsewhere.example.com/"
@@ -121,14 +123,14 @@ def test_a_redirect_is_a_failure_that_names_its_location():
 def test_network_errors_are_told_in_plain_words(exc, words):
     responses.post("https://hooks.example.com/in", body=exc)
 
-    outcome = Sender(allow_private=True).send("https://hooks.example.com/in", b"{}", [])
+    outcome = Sender(SenderSettings(allow_private=True)).send("https://hooks.example.com/in", b"{}", [])
 
     assert not outcome.succeeded and outcome.status is None
     assert outcome.error == words
 
 
 def test_a_plain_http_url_is_refused_before_connecting():
-    outcome = Sender(allow_private=True).send("http://hooks.example.com/in", b"{}", [])
+    outcome = Sender(SenderSettings(allow_private=True)).send("http://hooks.example.com/in", b"{}", [])
 
     assert not outcome.succeeded and outcome.status is None
     assert outcome.error.startswith("Webhook URL must use https://")

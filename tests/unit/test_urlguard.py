@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from webhooks import urlguard
-from webhooks.delivery import Sender
+from webhooks.sender import Sender, SenderSettings
 
 
 def closed_port():
@@ -28,13 +28,13 @@ def test_private_and_loopback_hosts_are_refused_at_connect_time(host):
 
 
 def test_a_send_to_loopback_says_it_was_blocked_without_connecting():
-    outcome = Sender(allow_private=False).send(f"https://127.0.0.1:{closed_port()}/hook", b"{}", [])
+    outcome = Sender(SenderSettings(allow_private=False)).send(f"https://127.0.0.1:{closed_port()}/hook", b"{}", [])
 
     assert outcome.error == urlguard.BLOCKED and outcome.status is None
 
 
 def test_private_targets_allowed_reach_the_network():
-    outcome = Sender(allow_private=True, connect_timeout=1).send(
+    outcome = Sender(SenderSettings(allow_private=True, connect_timeout=1)).send(
         f"https://127.0.0.1:{closed_port()}/hook", b"{}", [])
 
     assert outcome.error == "Connection refused"

@@ -4,7 +4,7 @@ from http import HTTPStatus
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_htmx import make_response
 
-from .. import catalog, delivery, events
+from .. import catalog, claims, events
 from ..access import get_webhook, webhooks_permission_required
 from ..extensions import db, htmx
 from ..forms import WebhookForm, url_target_problem
@@ -134,7 +134,7 @@ def _switch(webhook, active):
               "success")
     else:
         webhook.is_active = False
-        delivery.cancel_pending(webhook.id, "Webhook was deactivated")
+        claims.cancel_pending(webhook.id, claims.DEACTIVATED)
         db.session.commit()
         flash(f"Webhook “{webhook.name}” turned off — it will receive no events until "
               "you turn it on again.", "info")
@@ -170,7 +170,7 @@ def delete(slug, webhook_id):
     # Soft delete: the row stays so cancelled deliveries keep their webhook and reason.
     webhook.deleted_at = utcnow()
     webhook.is_active = False
-    delivery.cancel_pending(webhook.id, "Webhook was deleted")
+    claims.cancel_pending(webhook.id, claims.DELETED)
     db.session.commit()
     flash(f"Webhook “{webhook.name}” was deleted.", "success")
     return redirect(url_for(".index", slug=slug))

@@ -1,0 +1,225 @@
+"""The sending loop: keep many attempts in flight, claimed fairly, and record them in bulk.
+
+One `Pump` per process (the inline queue's, or each RQ worker's) owns a pool of sending
+threads. A thread waiting on a slow endpoint costs little memory and no CPU (it holds no GIL
+while it waits), so a hanging endpoint only ever occupies its own few slots (its cap) while
+every other webhook's work is claimed into the free ones as soon as it is due.
+"""
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from . import claims
+from .config import setting
+from .extensions import db
+from .models import utcnow
+from .sender import Sender, SenderSettings
+
+log = logging.getLogger(__name__)
+
+MAX_CLAIM = 64  # claims taken in one transaction
+ERROR_PAUSE = 1.0  # seconds to wait after the database failed us
+
+
+def sender_settings():
+    """Return the current app's SenderSettings."""
+    from flask import current_app
+
+    return SenderSettings(
+        allow_private=bool(current_app.config["WEBHOOKS_ALLOW_PRIVATE_TARGETS"]),
+        ca_bundle=current_app.config.get("WEBHOOKS_CA_BUNDLE"),
+        connect_timeout=setting("WEBHOOKS_CONNECT_TIMEOUT_SECONDS"),
+        total_timeout=setting("WEBHOOKS_TIMEOUT_SECONDS"),
+    )
+
+
+class Pump:
+    """Claim due attempts into free sending slots, send them, record them; repeat.
+
+    It claims again whenever a slot frees up, when woken (`wake()`: new work was submitted),
+    and every poll_seconds (retries falling due, leases of crashed workers expiring, other
+    processes' slots freeing up). Finished attempts are recorded every `flush_count` results
+    or after flush_seconds, whichever comes first. on_claimed(claims) and on_recorded(results)
+    let a queue drop redundant messages and schedule retries.
+    """
+
+    def __init__(self, app, slots, poll_seconds=1.0, flush_seconds=0.02, on_claimed=None,
+                 on_recorded=None, name="webhooks-pump"):
+        self.app = app
+        self.slots = max(1, int(slots))
+        self.poll_seconds = poll_seconds
+        self.flush_seconds = flush_seconds
+        self.flush_count = min(self.slots, 32)
+        self.on_claimed = on_claimed
+        self.on_recorded = on_recorded
+        self.name = name
+        self.sender = None  # made by the loop, from the app's settings
+        self._pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix=f"{name}-send")
+        self._signal = threading.Event()
+        self._kicked = False
+        self._stop = threading.Event()
+        self._thread = None
+        self._lock = threading.Lock()
+
+    # --- Control ---------------------------------------------------------------------------------
+
+    def wake(self):
+        """Claim now: new work was submitted."""
+        self._kicked = True
+        self._signal.set()
+
+    def start(self):
+        """Run the loop in a background thread (once; a no-op after stop)."""
+        with self._lock:
+            if self._thread is not None or self._stop.is_set():
+                return
+            self._thread = threading.Thread(target=self._run_forever, name=self.name, daemon=True)
+            self._thread.start()
+
+    @property
+    def running(self):
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout=None):
+        """Stop claiming, let attempts in flight finish and be recorded (up to timeout), close."""
+        with self._lock:
+            self._stop.set()
+            thread = self._thread
+        self._signal.set()
+        if thread is not None:
+            thread.join(timeout)
+        if thread is None or not thread.is_alive():
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            if self.sender is not None:
+                self.sender.close()
+
+    def run_until_idle(self, seconds=5.0):
+        """Claim and send until nothing more can be claimed (or seconds pass); return the Results.
+
+        For callers without a long-lived pump (a worker that forks per job, tests)."""
+        results = []
+        with self.app.app_context():
+            try:
+                self._loop(until=time.monotonic() + seconds, idle_exit=True, results=results)
+            finally:
+                db.session.remove()
+        return results
+
+    # --- The loop --------------------------------------------------------------------------------
+
+    def _run_forever(self):
+        with self.app.app_context():
+            try:
+                self._loop()
+            finally:
+                db.session.remove()
+
+    def _loop(self, until=None, idle_exit=False, results=None):
+        if self.sender is None:
+            self.sender, self.lease_seconds = Sender(sender_settings()), claims.lease_seconds()
+        inflight, done = {}, []  # future -> Claim; [(Claim, Outcome)] not yet recorded
+        more, next_poll, first_done_at = True, 0.0, 0.0
+        while True:
+            now = time.monotonic()
+            stopping = self._stop.is_set() or (until is not None and now >= until)
+            free = self.slots - len(inflight)
+            if not stopping and free > 0 and (more or self._kicked or now >= next_poll):
+                more, next_poll = self._claim_into(inflight, free, now >= next_poll, results)
+            if not inflight and not done:
+                if stopping or (idle_exit and not more):
+                    return
+                self._wait(next_poll - time.monotonic())
+                continue
+            finished = [future for future in inflight if future.done()]
+            if finished and not done:
+                first_done_at = time.monotonic()
+            done.extend((inflight.pop(future), future.result()) for future in finished)
+            if done and (not inflight or stopping or len(done) >= self.flush_count
+                         or time.monotonic() >= first_done_at + self.flush_seconds):
+                if self._record([(c, o) for c, o in done if o is not None], results):
+                    done.clear()
+                    more = True  # recorded attempts free their webhooks' caps
+                elif stopping:
+                    return
+                continue
+            deadlines = [first_done_at + self.flush_seconds] if done else []
+            if free > 0 and not stopping:
+                deadlines.append(next_poll)
+            self._wait(min(deadlines) - time.monotonic() if deadlines else None)
+
+    def _claim_into(self, inflight, free, polling, results):
+        """Claim up to free attempts and start sending them; return (more, next_poll)."""
+        manual = self._kicked or polling
+        self._kicked = False
+        claimed = self._claim(free, manual, results)
+        if claimed is None:  # the database failed us; try again later
+            return False, time.monotonic() + ERROR_PAUSE
+        for claim in claimed:
+            future = self._pool.submit(self._send, claim)
+            future.add_done_callback(self._finished)
+            inflight[future] = claim
+        return len(claimed) >= free, time.monotonic() + self.poll_seconds
+
+    def _finished(self, _future):
+        self._signal.set()
+
+    def _wait(self, seconds):
+        if seconds is None or seconds > 0:
+            self._signal.wait(None if seconds is None else min(seconds, self.poll_seconds))
+        self._signal.clear()
+
+    def _claim(self, free, manual, results):
+        """Return new claims to send (manual resends first), or None when the database failed."""
+        try:
+            limit = min(free, MAX_CLAIM)
+            claimed = []
+            if manual:
+                for delivery_id in claims.requested_resends(utcnow(), limit=limit):
+                    claimed.extend(claims.claim_manual(delivery_id))
+            if len(claimed) < limit:
+                claimed.extend(claims.claim_due(limit - len(claimed)))
+        except Exception:
+            log.exception("could not claim due deliveries; trying again shortly")
+            db.session.rollback()
+            return None
+        if claimed and self.on_claimed:
+            self._hook(self.on_claimed, claimed)
+        refused = [claim.result for claim in claimed if claim.result is not None]
+        if refused:
+            self._recorded(refused, results)
+        return [claim for claim in claimed if claim.result is None]
+
+    def _send(self, claim):
+        """Send a claimed attempt unless its lease is too close to its end (then None: not sent,
+        not recorded; the lease lapses and the delivery is claimed again)."""
+        needed = min(self.sender.connect_timeout + self.sender.total_timeout + 1,
+                     self.lease_seconds / 2)
+        if (claim.lease - utcnow()).total_seconds() < needed:
+            return None
+        return self.sender.send_safely(claim.url, claim.body, claim.headers)
+
+    def _record(self, items, results):
+        """Record finished attempts; return False when the database failed (kept for a retry)."""
+        try:
+            recorded = claims.record(items)
+        except Exception:
+            log.exception("could not record %d attempts; trying again shortly", len(items))
+            db.session.rollback()
+            time.sleep(ERROR_PAUSE)
+            return False
+        self._recorded(recorded, results)
+        return True
+
+    def _recorded(self, recorded, results):
+        if results is not None:
+            results.extend(recorded)
+        if self.on_recorded:
+            self._hook(self.on_recorded, recorded)
+
+    @staticmethod
+    def _hook(hook, items):
+        try:
+            hook(items)
+        except Exception:  # Redis away: the reconciler puts back what it missed
+            log.exception("a delivery hook failed")
