@@ -7,7 +7,7 @@ processes and for the inline queue alike. The hot path uses Core statements, nev
 """
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from . import catalog, crypto
 from .config import setting
 from .extensions import db
-from .models import Attempt, Delivery, Event, Webhook, utcnow
+from .models import Attempt, Delivery, Event, UTCDateTime, Webhook, utcnow
 from .signing import masked, request_headers
 
 PING_TYPE = catalog.PING.type
@@ -119,42 +119,76 @@ def _is_due(now):
                    _unheld(now))
 
 
+_EPOCH, _NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9999, 1, 1, tzinfo=timezone.utc)
+
+
+def _still_due(now):
+    """_is_due for rows already chosen by id: each column wrapped, so that no planner walks a
+    due index (past a webhook's whole backlog) instead of looking the ids up."""
+    d = _deliveries.c
+    return db.and_(db.func.coalesce(d.state, "") == Delivery.PENDING,
+                   db.func.coalesce(d.next_attempt_at, _NEVER) <= now,
+                   db.func.coalesce(d.lease_until, _EPOCH) < now)
+
+
 def _held_count(webhook_id, now):
     held = _deliveries.alias("held")
     return (db.select(db.func.count()).select_from(held)
             .where(held.c.webhook_id == webhook_id, held.c.lease_until >= now).scalar_subquery())
 
 
+def _pending_key(table):
+    """The leading columns of ix_deliveries_pending_by_webhook, as a row value."""
+    return db.tuple_(table.c.state, table.c.webhook_id, table.c.next_attempt_at)
+
+
+def _in_key_order(query, table):
+    # Row-value bounds and this ORDER BY can only be served by ix_deliveries_pending_by_webhook:
+    # with plain equalities a planner may prefer ix_deliveries_due and walk another webhook's
+    # whole backlog to find this one's first row.
+    return query.order_by(table.c.state, table.c.webhook_id, table.c.next_attempt_at)
+
+
 def waiting_webhooks(now):
-    """Return a Waiting for every webhook with a pending delivery.
+    """Return a Waiting for every webhook with a pending delivery."""
+    rows = db.session.connection().execute(waiting_webhooks_query(now)).all()
+    concurrency = setting("WEBHOOKS_ENDPOINT_CONCURRENCY", int)
+    return [Waiting(row.webhook_id, row.oldest_due, row.held,
+                    endpoint_cap(row.unanswered_streak, concurrency)) for row in rows]
+
+
+def waiting_webhooks_query(now):
+    """Return the query behind waiting_webhooks: (webhook_id, oldest_due, held, unanswered_streak).
 
     A loose index scan (a recursive CTE hopping from one webhook id to the next through
     ix_deliveries_pending_by_webhook) costs a few index probes per webhook, however many
     deliveries one of them has piled up.
     """
-    pending = _deliveries.alias("pending")
-    later = _deliveries.alias("later")
-    first = (db.select(pending.c.webhook_id).where(pending.c.state == Delivery.PENDING)
-             .order_by(pending.c.webhook_id).limit(1).scalar_subquery())
-    hooks = db.select(first.label("webhook_id")).cte("pending_hooks", recursive=True)
-    after = (db.select(later.c.webhook_id)
-             .where(later.c.state == Delivery.PENDING, later.c.webhook_id > hooks.c.webhook_id)
-             .order_by(later.c.webhook_id).limit(1).scalar_subquery())
-    hooks = hooks.union_all(db.select(after).where(hooks.c.webhook_id.is_not(None)))
+    step = _deliveries.alias("step")
+    first_after = db.case((step.c.state == Delivery.PENDING, step.c.webhook_id))
+
+    def next_webhook(previous):
+        return (_in_key_order(db.select(first_after), step)
+                # >= previous + 1, not > previous: SQLite seeks straight to a >= bound.
+                .where(db.tuple_(step.c.state, step.c.webhook_id)
+                       >= db.tuple_(Delivery.PENDING, previous + 1))
+                .limit(1).scalar_subquery())
+
+    hooks = db.select(next_webhook(db.literal(0)).label("webhook_id")).cte("pending_hooks",
+                                                                           recursive=True)
+    hooks = hooks.union_all(db.select(next_webhook(hooks.c.webhook_id))
+                            .where(hooks.c.webhook_id.is_not(None)))
     due = _deliveries.alias("due")
-    oldest = (db.select(due.c.next_attempt_at)
-              .where(due.c.state == Delivery.PENDING, due.c.webhook_id == hooks.c.webhook_id,
+    oldest = (_in_key_order(db.select(db.case((db.and_(due.c.state == Delivery.PENDING,
+                                                       due.c.webhook_id == hooks.c.webhook_id),
+                                               due.c.next_attempt_at))), due)
+              .where(_pending_key(due) >= db.tuple_(Delivery.PENDING, hooks.c.webhook_id, _EPOCH),
                      _unheld(now, due))
-              .order_by(due.c.next_attempt_at).limit(1).scalar_subquery())
+              .limit(1).scalar_subquery())
     w = _webhooks.c
-    rows = db.session.connection().execute(
-        db.select(hooks.c.webhook_id, oldest.label("oldest_due"),
-                  _held_count(hooks.c.webhook_id, now).label("held"), w.unanswered_streak)
-        .select_from(hooks.join(_webhooks, w.id == hooks.c.webhook_id))
-    ).all()
-    concurrency = setting("WEBHOOKS_ENDPOINT_CONCURRENCY", int)
-    return [Waiting(row.webhook_id, row.oldest_due, row.held,
-                    endpoint_cap(row.unanswered_streak, concurrency)) for row in rows]
+    return (db.select(hooks.c.webhook_id, db.type_coerce(oldest, UTCDateTime).label("oldest_due"),
+                      _held_count(hooks.c.webhook_id, now).label("held"), w.unanswered_streak)
+            .select_from(hooks.join(_webhooks, w.id == hooks.c.webhook_id)))
 
 
 def fair_shares(order, allowance, limit):
@@ -202,8 +236,11 @@ def _caps_now(ids, now):
 def _oldest_due_ids(shares, now):
     """Return the ids of each webhook's oldest due deliveries, as many as its share."""
     d = _deliveries.c
-    parts = [db.select(d.id).where(d.webhook_id == webhook_id, _is_due(now))
-             .order_by(d.next_attempt_at).limit(share)
+    parts = [_in_key_order(db.select(d.id), _deliveries)
+             .where(_pending_key(_deliveries).between(
+                 db.tuple_(Delivery.PENDING, webhook_id, _EPOCH),
+                 db.tuple_(Delivery.PENDING, webhook_id, now)), _unheld(now))
+             .limit(share)
              for webhook_id, share in shares.items()]
     if len(parts) > 1:
         parts = [db.select(part.subquery().c.id) for part in parts]
@@ -233,7 +270,7 @@ def claim_due(limit, now=None):
         db.session.commit()
         return []
     ids = _oldest_due_ids(shares, now)
-    return _claim(db.and_(_deliveries.c.id.in_(ids), _is_due(now)), now, manual=False)
+    return _claim(db.and_(_deliveries.c.id.in_(ids), _still_due(now)), now, manual=False)
 
 
 def claim_manual(delivery_id, now=None):

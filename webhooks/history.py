@@ -2,7 +2,7 @@
 import json
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from . import catalog
 from .extensions import db
@@ -86,6 +86,56 @@ class LogFilter:
 
 
 @dataclass(frozen=True)
+class Response:
+    """The Response column of a delivery: words, a tone for the colour, an icon and a tooltip."""
+
+    text: str
+    tone: str  # "ok", "bad", "warn", "info" or "" (neutral)
+    icon: str
+    title: str
+    at: datetime | None = None  # shown after the text, in the viewer's time ("Retrying at 10:42")
+
+
+WAITING_TITLE = ("Due now and waiting its turn: the endpoint is sent a few events at a time, "
+                 "and one at a time while it is not responding.")
+
+
+def _failure_reason(error):
+    """Return the stored error as the end of a sentence, cut at about 60 characters."""
+    error = error or "no response"
+    error = error[:1].lower() + error[1:]
+    return error if len(error) <= 65 else error[:59] + "…"  # as Jinja's truncate(60, True, "…")
+
+
+def response_of(delivery, now=None):
+    """Return the Response a delivery shows: its latest status code, or its state in words."""
+    d, now = delivery, now or utcnow()
+    code = f"{d.last_status_code} · " if d.last_status_code else ""
+    if d.manual_requested_at is not None:
+        return Response(f"{code}Resending…", "warn", "↻",
+                        "A manual attempt was asked for and is on its way.")
+    if d.state == Delivery.SUCCEEDED:
+        return Response(str(d.last_status_code or "Succeeded"), "ok", "✓", "Succeeded")
+    if d.state == Delivery.FAILED:
+        text = f"{code}Failed" if code else f"Failed: {_failure_reason(d.last_error)}"
+        return Response(text, "bad", "✕", d.last_error or "Failed")
+    if d.state == Delivery.CANCELLED:
+        return Response("Cancelled", "", "⊘", d.cancel_reason or "Cancelled")
+    if d.lease_until is not None and d.lease_until > now:
+        return Response(f"{code}Sending…", "info", "↗",
+                        f"Attempt {d.attempt_count + 1} is on its way to the endpoint now.")
+    if d.next_attempt_at is not None and d.next_attempt_at <= now:
+        title = WAITING_TITLE
+        if d.attempt_count:
+            title = f"Attempt {d.attempt_count + 1} is due. {title}"
+        return Response(f"{code}Waiting for the endpoint", "warn", "◷", title)
+    if d.attempt_count and d.next_attempt_at is not None:
+        return Response(f"{code}Retrying at", "warn", "⟳",
+                        d.last_error or "The last attempt failed", at=d.next_attempt_at)
+    return Response("Pending", "warn", "…", "Waiting for its first attempt")
+
+
+@dataclass(frozen=True)
 class LogRow:
     """One line of Log History: the delivery, its event, and the URL its latest attempt called."""
 
@@ -96,6 +146,10 @@ class LogRow:
     @property
     def event_title(self):
         return catalog.title_of(self.event.type)
+
+    @property
+    def response(self):
+        return response_of(self.delivery)
 
     @property
     def polls(self):

@@ -1,5 +1,6 @@
 """A real HTTPS endpoint on 127.0.0.1 for tests and benchmarks, with a local CA made by trustme."""
 import json
+import select
 import ssl
 import threading
 import time
@@ -25,6 +26,7 @@ class Received:
     headers: dict
     body: bytes
     at: float
+    ended: float | None = None  # when the answer was written, or the client gave up
 
 
 def make_ca():
@@ -42,6 +44,8 @@ class Receiver:
 
     def __init__(self, ca, host="127.0.0.1"):
         self.requests = []
+        self.open = 0  # requests being answered right now
+        self.max_open = 0
         self.script = deque()
         self.default = Reply()
         self._lock = threading.Condition()
@@ -85,6 +89,17 @@ class Receiver:
                 self._lock.wait(left)
             return list(self.requests)
 
+    def max_open_among(self, received):
+        """Return the most of these requests that were open at one moment."""
+        edges = sorted([(r.at, 1) for r in received] +
+                       [(r.ended if r.ended is not None else float("inf"), -1) for r in received],
+                       key=lambda edge: (edge[0], edge[1]))
+        most = current = 0
+        for _, step in edges:
+            current += step
+            most = max(most, current)
+        return most
+
     def _next_reply(self):
         with self._lock:
             return self.script.popleft() if self.script else self.default
@@ -92,7 +107,14 @@ class Receiver:
     def _record(self, received):
         with self._lock:
             self.requests.append(received)
+            self.open += 1
+            self.max_open = max(self.max_open, self.open)
             self._lock.notify_all()
+
+    def _close(self, received):
+        with self._lock:
+            received.ended = time.time()
+            self.open -= 1
 
     def _handler_class(self):
         receiver = self
@@ -105,16 +127,26 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                receiver._record(Received("POST", self.path, headers, body, time.time()))
-                reply = receiver._next_reply()
-                if reply.delay:
-                    time.sleep(reply.delay)
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
+                received = Received("POST", self.path, headers, body, time.time())
+                receiver._record(received)
+                try:
+                    reply = receiver._next_reply()
+                    if reply.delay and self._client_left_within(reply.delay):
+                        self.close_connection = True  # the client gave up (timed out)
+                        return
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                finally:
+                    receiver._close(received)
+
+            def _client_left_within(self, seconds):
+                """Wait seconds for the reply's turn; return True if the client hung up meanwhile."""
+                readable, _, _ = select.select([self.connection], [], [], seconds)
+                return bool(readable)  # a client waiting for its answer sends nothing; EOF is readable
 
             def log_message(self, *args):
                 pass

@@ -73,24 +73,28 @@ def test_rows_are_newest_first(client, webhook):
 
 # -- response texts ----------------------------------------------------------------------------
 
-def test_pending_delivery_without_attempt_reads_pending(client, webhook):
-    delivery = record(webhook, state="pending")
+def tomorrow_at(hour, minute):
+    return (utcnow() + timedelta(days=1)).replace(hour=hour, minute=minute, second=0, microsecond=0)
+
+
+def test_due_delivery_without_attempt_reads_waiting_for_the_endpoint(client, webhook):
+    delivery = record(webhook, state="pending")  # due since T0, held by no worker
     log, html = table(client, webhook)
-    assert log.row(delivery.id)["cells"][4] == "… Pending"
+    assert log.row(delivery.id)["cells"][4] == "◷ Waiting for the endpoint"
     assert "badge warn" in html
 
 
 def test_retrying_delivery_reads_its_status_and_the_next_attempt_time(client, webhook):
-    delivery = record(webhook, state="pending", attempts=[failed_attempt(503)],
-                      next_attempt_at=T0.replace(hour=10, minute=42))
+    due = tomorrow_at(10, 42)
+    delivery = record(webhook, state="pending", attempts=[failed_attempt(503)], next_attempt_at=due)
     log, html = table(client, webhook)
     assert log.row(delivery.id)["cells"][4] == "⟳ 503 · Retrying at 10:42 UTC"
-    assert 'data-local-time="2026-11-28T10:42:00Z"' in html
+    assert f'data-local-time="{due:%Y-%m-%dT%H:%M:%S}Z"' in html
 
 
 def test_retrying_after_a_timeout_reads_retrying_without_a_code(client, webhook):
     delivery = record(webhook, state="pending", attempts=[timeout_attempt()],
-                      next_attempt_at=T0.replace(minute=5), last_status_code=None, attempt_count=1,
+                      next_attempt_at=tomorrow_at(10, 5), last_status_code=None, attempt_count=1,
                       last_error="Timed out after 15 s waiting for a response")
     log, _ = table(client, webhook)
     assert log.row(delivery.id)["cells"][4] == "⟳ Retrying at 10:05 UTC"

@@ -4,7 +4,7 @@ from http import HTTPStatus
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_htmx import make_response
 
-from .. import catalog, claims, events
+from .. import backlog, catalog, claims, events
 from ..access import get_webhook, webhooks_permission_required
 from ..extensions import db, htmx
 from ..forms import WebhookForm, url_target_problem
@@ -51,6 +51,13 @@ def latest_response(webhook):
     return False, webhook.last_error or "No response"
 
 
+def _backlogs(webhooks):
+    """Return {webhook id: Backlog or None}, counting waiting deliveries in one call."""
+    waiting = claims.waiting_counts([webhook.id for webhook in webhooks])
+    return {webhook.id: backlog.describe(webhook, waiting.get(webhook.id, 0))
+            for webhook in webhooks}
+
+
 def _form_for(webhook=None):
     """Return the form, prefilled from webhook on GET; the stored password is never included."""
     has_password = bool(webhook and webhook.basic_password_encrypted)
@@ -78,7 +85,8 @@ def index(slug):
     if number > page.pages > 0:  # past the end: show the last page
         page = db.paginate(query, page=page.pages, per_page=PER_PAGE, max_per_page=PER_PAGE,
                            error_out=False)
-    return render_template("webhooks/index.html", org=g.org, page=page)
+    return render_template("webhooks/index.html", org=g.org, page=page,
+                           backlogs=_backlogs(page.items))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -119,7 +127,8 @@ def detail(slug, webhook_id):
         flash(f"Saved changes to “{webhook.name}”.", "success")
         return redirect(url_for(".detail", slug=slug, webhook_id=webhook.id))
     status = 422 if form.errors else 200
-    return _render_form_page("webhooks/detail.html", form, status, webhook=webhook)
+    return _render_form_page("webhooks/detail.html", form, status, webhook=webhook,
+                             backlog=_backlogs([webhook])[webhook.id])
 
 
 def _switch(webhook, active):
@@ -149,7 +158,8 @@ def toggle(slug, webhook_id):
     on_detail = request.form.get("from") == "detail"
     if htmx:
         template = "webhooks/_status_swap.html" if on_detail else "webhooks/_row_swap.html"
-        response = make_response(render_template(template, org=g.org, webhook=webhook),
+        response = make_response(render_template(template, org=g.org, webhook=webhook,
+                                                 backlog=_backlogs([webhook])[webhook.id]),
                                  trigger={"webhookToggled": {"id": webhook.id}})
     elif on_detail:
         response = redirect(url_for(".detail", slug=slug, webhook_id=webhook.id))

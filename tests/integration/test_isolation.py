@@ -1,0 +1,178 @@
+"""One organization's hanging endpoint never delays another's events; caps hold across processes.
+
+Real HTTPS receivers (local CA) on both backends: the inline queue (SQLite and PostgreSQL) and
+real `python -m jobs.worker` + `rqscheduler` processes (PostgreSQL, Redis database 13). Every
+attempt here has a total deadline of 1 s and the retry delays are 1 s and 2 s.
+"""
+import time
+
+import pytest
+
+from tests.conftest import REDIS_TEST_URL, Factory
+from tests.integration.test_delivery import (BACKENDS, attempts_of, fresh, raise_event,
+                                             rq_environment, wait_for_state)
+from tests.support.receiver import Receiver, Reply
+from tests.support.workers import Processes, wait_until
+from webhooks.claims import NOT_RESPONDING_AFTER
+from webhooks.extensions import db
+from webhooks.models import Delivery, Webhook
+
+pytestmark = [pytest.mark.https, pytest.mark.slow]
+
+TIMEOUT = 1.0
+ENGINE = {"WEBHOOKS_TIMEOUT_SECONDS": TIMEOUT, "WEBHOOKS_LEASE_SECONDS": 4,
+          "WEBHOOKS_ENDPOINT_CONCURRENCY": 4}
+HANG = Reply(200, delay=3600)  # accepts the request, never answers (the client gives up)
+both_backends = pytest.mark.parametrize("database, backend", BACKENDS)
+
+
+def engine_env(postgres_url, ca_bundle):
+    return rq_environment(postgres_url, ca_bundle,
+                          **{key: str(value) for key, value in ENGINE.items()})
+
+
+@pytest.fixture
+def workers(request, postgres_url, ca_bundle, tmp_path):
+    """Start n real worker processes and a scheduler for an rq test (none for inline)."""
+    started = []
+
+    def start(count=1):
+        processes = Processes(engine_env(postgres_url, ca_bundle), tmp_path)
+        processes.start_scheduler(interval=1)
+        for _ in range(count):
+            processes.start_worker()
+        started.append(processes)
+        return processes
+
+    yield start
+    for processes in started:
+        processes.stop()
+
+
+@pytest.fixture
+def engine(backend, make_app, request, workers):
+    """Return a function making the app under test's context: inline, or rq with n workers."""
+    def make(worker_count=1):
+        if backend == "rq":
+            request.getfixturevalue("redis_conn")
+            workers(worker_count)
+            return make_app(WEBHOOKS_QUEUE="rq", REDIS_URL=REDIS_TEST_URL, **ENGINE)
+        return make_app(**ENGINE)
+    return make
+
+
+@pytest.fixture
+def hanging(ca):
+    server = Receiver(ca).start()
+    server.always(HANG)
+    yield server
+    server.stop()
+
+
+def latencies(receiver, raised_at):
+    """Return seconds from raising each event to its receipt, by delivery public id."""
+    return {r.headers["webhook-id"]: r.at - raised_at[r.headers["webhook-id"]]
+            for r in receiver.requests}
+
+
+@both_backends
+def test_a_hanging_endpoint_does_not_delay_another_organizations_events(engine, hanging, receiver):
+    with engine().app_context():
+        factory = Factory()
+        stuck, healthy = factory.org("stuck"), factory.org("healthy")
+        stuck_hook = factory.webhook(stuck, url=hanging.url, name="Stuck")
+        healthy_hook = factory.webhook(healthy, url=receiver.url, name="Healthy")
+        for _ in range(60):  # one at a time after the first 5: a minute of hanging attempts
+            raise_event(stuck, stuck_hook)
+        hanging.wait_for(4)
+
+        raised_at = {}
+        for _ in range(10):
+            delivery_id = raise_event(healthy, healthy_hook)
+            raised_at[db.session.get(Delivery, delivery_id).public_id] = time.time()
+            time.sleep(0.2)
+        receiver.wait_for(10, timeout=30)
+
+        late = latencies(receiver, raised_at)
+        # Behind the hanging one, the first would have waited at least 60 attempts × 1 s / 4.
+        assert max(late.values()) < 5, late
+        assert hanging.max_open <= 4
+        stuck_states = db.session.scalars(db.select(Delivery.state).filter_by(
+            webhook_id=stuck_hook.id)).all()
+        assert stuck_states.count(Delivery.PENDING) >= 50  # it was still hanging all along
+
+
+def overlapping(receiver, since=0.0):
+    return receiver.max_open_among([r for r in receiver.requests if r.at >= since])
+
+
+@pytest.mark.parametrize("database, backend", [
+    pytest.param("sqlite", "inline", id="inline-sqlite"),
+    pytest.param("postgres", "inline", id="inline-postgres", marks=pytest.mark.postgres),
+    pytest.param("postgres", "rq", id="rq-postgres", marks=[pytest.mark.postgres, pytest.mark.redis]),
+])
+def test_two_processes_never_put_more_than_the_cap_in_flight_to_one_endpoint(
+        backend, engine, make_app, receiver):
+    receiver.always(Reply(200, delay=0.4))
+    app = engine(worker_count=2)
+    # Inline: a second app with its own pump on the same database, as a second web process.
+    second = make_app(**ENGINE) if backend == "inline" else None
+    with app.app_context():
+        factory = Factory()
+        org = factory.org()
+        webhook = factory.webhook(org, url=receiver.url)
+        ids = [raise_event(org, webhook) for _ in range(40)]
+        if second is not None:
+            with second.app_context():
+                second.extensions["webhooks_queue"].submit(ids)
+
+        for delivery_id in ids:
+            wait_for_state(delivery_id, Delivery.SUCCEEDED, timeout=40)
+
+    assert len(receiver.requests) == 40
+    assert receiver.max_open == 4  # the cap is reached, never passed
+
+
+def streak(webhook_id):
+    db.session.rollback()
+    return db.session.get(Webhook, webhook_id).unanswered_streak
+
+
+@both_backends
+def test_no_answer_five_times_means_one_at_a_time_until_any_answer(engine, hanging):
+    with engine().app_context():
+        factory = Factory()
+        org = factory.org()
+        webhook = factory.webhook(org, url=hanging.url)
+        first_wave = [raise_event(org, webhook) for _ in range(8)]
+
+        hanging.wait_for(4)
+        assert overlapping(hanging) == 4  # the full cap while it has not yet failed 5 times
+        wait_until(lambda: streak(webhook.id) >= NOT_RESPONDING_AFTER, 20,
+                   message="five attempts without an answer")
+        slowed_at = time.time()
+        hanging.wait_for(len(hanging.requests) + 3, timeout=20)
+        assert overlapping(hanging, since=slowed_at + 0.1) == 1
+
+        hanging.always(Reply(200, delay=0.5))  # the endpoint answers again
+        second_wave = [raise_event(org, webhook) for _ in range(8)]
+        for delivery_id in second_wave:
+            wait_for_state(delivery_id, Delivery.SUCCEEDED, timeout=40)
+        assert streak(webhook.id) == 0
+        answered = [r for r in hanging.requests if r.ended and r.ended - r.at < 0.9 * TIMEOUT]
+        assert hanging.max_open_among(answered) == 4  # back to the full cap
+
+        for delivery_id in first_wave:  # the schedule itself never changed
+            delivery = wait_until(lambda: fresh(delivery_id).state != Delivery.PENDING
+                                  and fresh(delivery_id), 40, message="the first wave to settle")
+            attempts = attempts_of(delivery_id)
+            assert all(a.trigger == "automatic" for a in attempts) and len(attempts) <= 3
+            assert delivery.attempt_count == len(attempts)
+            if delivery.state == Delivery.FAILED:
+                assert len(attempts) == 3 and not any(a.succeeded for a in attempts)
+            else:
+                assert delivery.state == Delivery.SUCCEEDED and attempts[-1].response_status == 200
+            for earlier, later, delay in zip(attempts, attempts[1:], (1, 2)):
+                assert (later.started_at - earlier.finished_at).total_seconds() >= delay
+        db.session.rollback()
+        assert db.session.get(Webhook, webhook.id).is_active
