@@ -41,6 +41,8 @@ test: install-test
 bench: install-test
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/delivery.py
+	$(BIN)/python bench/isolation.py
+	$(BIN)/python bench/claim.py
 	$(BIN)/python bench/loghistory.py
 
 clean:

@@ -3,7 +3,8 @@
     .venv/bin/python bench/delivery.py [--n 2000] [--fork-n 300] [--rate 50] [--seconds 20]
                                        [--throughput-only] [--py-spy PATH]
 
-The worker's sending threads come from WEBHOOKS_WORKER_THREADS in the environment (default 8).
+The worker's sending slots come from WEBHOOKS_WORKER_THREADS in the environment (default 64), and
+at most WEBHOOKS_ENDPOINT_CONCURRENCY (default 4) of them go to the one endpoint measured here.
 
 Everything is real: a PostgreSQL database made for the run (dropped afterwards), Redis
 database 11, the Procfile's worker command (`python -m jobs.worker`) as a subprocess, and a

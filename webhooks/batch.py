@@ -152,14 +152,16 @@ class Pump:
         """Claim up to free attempts and start sending them; return (more, next_poll)."""
         manual = self._kicked or polling
         self._kicked = False
-        claimed = self._claim(free, manual, results)
+        limit = min(free, MAX_CLAIM)
+        claimed = self._claim(limit, manual, results)
         if claimed is None:  # the database failed us; try again later
             return False, time.monotonic() + ERROR_PAUSE
         for claim in claimed:
-            future = self._pool.submit(self._send, claim)
-            future.add_done_callback(self._finished)
-            inflight[future] = claim
-        return len(claimed) >= free, time.monotonic() + self.poll_seconds
+            if claim.result is None:  # refused claims were cancelled, not sent
+                future = self._pool.submit(self._send, claim)
+                future.add_done_callback(self._finished)
+                inflight[future] = claim
+        return len(claimed) >= limit, time.monotonic() + self.poll_seconds
 
     def _finished(self, _future):
         self._signal.set()
@@ -169,10 +171,9 @@ class Pump:
             self._signal.wait(None if seconds is None else min(seconds, self.poll_seconds))
         self._signal.clear()
 
-    def _claim(self, free, manual, results):
-        """Return new claims to send (manual resends first), or None when the database failed."""
+    def _claim(self, limit, manual, results):
+        """Return up to limit new claims (manual resends first), or None when the database failed."""
         try:
-            limit = min(free, MAX_CLAIM)
             claimed = []
             if manual:
                 for delivery_id in claims.requested_resends(utcnow(), limit=limit):
@@ -188,7 +189,7 @@ class Pump:
         refused = [claim.result for claim in claimed if claim.result is not None]
         if refused:
             self._recorded(refused, results)
-        return [claim for claim in claimed if claim.result is None]
+        return claimed
 
     def _send(self, claim):
         """Send a claimed attempt unless its lease is too close to its end (then None: not sent,
