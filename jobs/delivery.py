@@ -89,6 +89,8 @@ def forget_messages(connection, claimed, keep=None):
 
     Only a message for the very attempt claimed is dropped (job ids name the attempt number);
     if this process dies before recording, the lease expires and the reconciler re-enqueues it.
+    A job's data is deleted only once its message was taken off the queue or the schedule here:
+    a job already running (it woke this pump) keeps it, or RQ could not finish it cleanly.
     """
     job_ids = [delivery_job_id(claim.delivery_id, claim.attempt_count + 1)
                for claim in claimed if not claim.manual]
@@ -99,8 +101,11 @@ def forget_messages(connection, claimed, keep=None):
     for job_id in job_ids:
         pipeline.lrem(QUEUE_KEY, 1, job_id)
         pipeline.zrem(Scheduler.scheduled_jobs_key, job_id)
-        pipeline.delete(Job.key_for(job_id))
-    pipeline.execute()
+    removed = pipeline.execute()
+    taken = [job_id for job_id, queued, scheduled in zip(job_ids, removed[::2], removed[1::2])
+             if queued or scheduled]
+    if taken:
+        connection.delete(*[Job.key_for(job_id) for job_id in taken])
 
 
 def schedule(delivery_id, at, job_id, connection=None):

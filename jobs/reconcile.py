@@ -24,32 +24,38 @@ def interval_seconds():
 
 
 def reconcile():
-    """Enqueue due deliveries, schedule the ones due before the next run, re-send stale resends."""
+    """Wake a worker if due work waits that no queue holds; schedule what falls due before the
+    next run; re-send stale resends.
+
+    One wake-up is enough: the pump it wakes claims fairly among everything due, so deliveries
+    held back by their webhook's cap need no message of their own (and get none every run).
+    """
     connection = redis_connection()
     now, horizon = utcnow(), interval_seconds()
     due = claims.due_deliveries(now, horizon=horizon)
     job_ids = [delivery_job_id(delivery_id, count + 1) for delivery_id, _, count in due]
     existing = Job.fetch_many(job_ids, connection=connection) if job_ids else []
     queue = Queue(QUEUE_NAME, connection=connection)
-    to_enqueue, scheduled = [], 0
+    wake, live_now, scheduled = None, False, 0
     for (delivery_id, at, _), job_id, job in zip(due, job_ids, existing):
-        if job is not None and job.get_status(refresh=False) in LIVE:
-            continue
+        live = job is not None and job.get_status(refresh=False) in LIVE
         if at <= now:
-            to_enqueue.append(Queue.prepare_data(DELIVER, args=(delivery_id,), job_id=job_id,
-                                                 result_ttl=0, timeout=JOB_TIMEOUT))
-        else:
+            live_now = live_now or live
+            wake = wake or (None if live else (delivery_id, job_id))
+        elif not live:
             scheduler(connection).enqueue_at(due_time(at), DELIVER, delivery_id, job_id=job_id,
                                              queue_name=QUEUE_NAME, job_result_ttl=0,
                                              timeout=JOB_TIMEOUT)
             scheduled += 1
-    if to_enqueue:
-        queue.enqueue_many(to_enqueue)
+    enqueued = 0
+    if wake is not None and not live_now:
+        queue.enqueue(DELIVER, wake[0], job_id=wake[1], result_ttl=0, job_timeout=JOB_TIMEOUT)
+        enqueued = 1
     resends = claims.requested_resends(now, older_than=horizon)
     for delivery_id in resends:
         queue.enqueue(DELIVER_MANUAL, delivery_id, result_ttl=0, job_timeout=JOB_TIMEOUT)
     db.session.rollback()
-    return {"enqueued": len(to_enqueue), "scheduled": scheduled, "resends": len(resends)}
+    return {"enqueued": enqueued, "scheduled": scheduled, "resends": len(resends)}
 
 
 def ensure_registered(connection, interval):

@@ -33,8 +33,15 @@ _webhooks, _attempts = Webhook.__table__, Attempt.__table__
 
 
 def endpoint_cap(unanswered_streak, concurrency):
-    """Return how many attempts one webhook may have in flight at once."""
-    return 1 if unanswered_streak >= NOT_RESPONDING_AFTER else concurrency
+    """Return how many attempts one webhook may have in flight at once.
+
+    The full concurrency while it answers; once attempts go unanswered, no more in flight than
+    would reach NOT_RESPONDING_AFTER (so with a cap of 4 a dead endpoint gets 5 unanswered
+    attempts, not 8, before it is sent one at a time); 1 from then on, until any answer.
+    """
+    if unanswered_streak == 0:
+        return concurrency
+    return max(1, min(concurrency, NOT_RESPONDING_AFTER - unanswered_streak))
 
 
 def is_not_responding(webhook):

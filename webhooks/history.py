@@ -14,6 +14,7 @@ PER_PAGE = 25
 # happen (an attempt due soon, running, or a manual resend asked for), slowly during the
 # 5 and 10 minute waits between retries.
 FAST_POLL_SECONDS = 2
+WAITING_POLL_SECONDS = 10  # due for a while and still waiting: its endpoint is slowed down
 SLOW_POLL_SECONDS = 30
 SOON = timedelta(seconds=30)
 
@@ -162,9 +163,12 @@ class LogRow:
             return None
         d = self.delivery
         now = now or utcnow()
-        if (d.manual_requested_at is not None
-                or (d.lease_until is not None and d.lease_until > now)  # an attempt is running
-                or d.next_attempt_at is None or d.next_attempt_at <= now + SOON):
+        running = d.lease_until is not None and d.lease_until > now
+        if d.manual_requested_at is not None or running:
+            return FAST_POLL_SECONDS
+        if d.next_attempt_at is not None and d.next_attempt_at < now - SOON:
+            return WAITING_POLL_SECONDS  # waiting its turn behind a slowed-down endpoint
+        if d.next_attempt_at is None or d.next_attempt_at <= now + SOON:
             return FAST_POLL_SECONDS
         return SLOW_POLL_SECONDS
 

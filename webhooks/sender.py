@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 import urllib3.connection
+import urllib3.util.ssl_
 
 from . import urlguard
 
@@ -234,6 +235,33 @@ class _TrackedHTTPSConnection(urllib3.connection.HTTPSConnection):
 
 class _TrackedHTTPSConnectionPool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _TrackedHTTPSConnection
+
+    def _new_conn(self):
+        # One SSLContext per CA bundle for the whole process: left alone, urllib3 parses the
+        # bundle into a fresh context for every connection (about 1 MiB each, so a waiting
+        # attempt would cost that much; and a few ms of CPU per new connection).
+        if self.ca_certs and "ssl_context" not in self.conn_kw:
+            self.conn_kw["ssl_context"] = _verifying_context(self.ca_certs)
+        bundle, self.ca_certs = self.ca_certs, None
+        try:
+            return super()._new_conn()
+        finally:
+            self.ca_certs = bundle
+
+
+_contexts = {}
+_contexts_lock = threading.Lock()
+
+
+def _verifying_context(bundle):
+    """Return the process's SSLContext that trusts exactly the CAs in the bundle file."""
+    key = (bundle, os.path.getmtime(bundle))
+    with _contexts_lock:
+        if key not in _contexts:
+            context = urllib3.util.ssl_.create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+            context.load_verify_locations(bundle)
+            _contexts[key] = context
+        return _contexts[key]
 
 
 _TRACKED_POOLS = {"http": urllib3.HTTPConnectionPool, "https": _TrackedHTTPSConnectionPool}

@@ -42,7 +42,7 @@ def server_context(ca, *names):
 class Receiver:
     """An HTTPS server that records every request and answers from a script of replies."""
 
-    def __init__(self, ca, host="127.0.0.1"):
+    def __init__(self, ca, host="127.0.0.1", names=("localhost", "127.0.0.1")):
         self.requests = []
         self.open = 0  # requests being answered right now
         self.max_open = 0
@@ -52,7 +52,8 @@ class Receiver:
         handler = self._handler_class()
         self.server = ThreadingHTTPServer((host, 0), handler)
         self.server.daemon_threads = True
-        self.server.socket = server_context(ca).wrap_socket(self.server.socket, server_side=True)
+        self.server.socket = server_context(ca, *names).wrap_socket(self.server.socket,
+                                                                    server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

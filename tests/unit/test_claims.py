@@ -18,7 +18,8 @@ def test_fair_shares_deal_round_robin_within_each_allowance():
 
 
 def test_the_cap_drops_to_one_after_five_attempts_without_an_answer():
-    assert claims.endpoint_cap(NOT_RESPONDING_AFTER - 1, 4) == 4
+    assert [claims.endpoint_cap(streak, 4) for streak in range(8)] == [4, 4, 3, 2, 1, 1, 1, 1]
+    assert claims.endpoint_cap(0, 10) == 10 and claims.endpoint_cap(1, 10) == 4
     assert claims.endpoint_cap(NOT_RESPONDING_AFTER, 4) == 1
 
 
@@ -129,12 +130,15 @@ def test_attempts_without_an_answer_count_up_and_any_answer_resets(factory, two_
     claims.record([(claim, unanswered()) for claim in first])
     assert streak_of(busy) == 4
 
-    second = claims.claim_due(limit=64)
+    second = claims.claim_due(limit=64)  # one more would make five: one at a time already
+    assert len(second) == 1
     claims.record([(second[0], unanswered())])
     assert streak_of(busy) == 5
 
-    claims.record([(second[1], answered(503))])  # an error status is still an answer
+    third = claims.claim_due(limit=64)
+    claims.record([(third[0], answered(503))])  # an error status is still an answer
     assert streak_of(busy) == 0
+    assert len(claims.claim_due(limit=64)) == 2  # the full cap again (for what is left)
 
 
 def test_an_endpoint_that_does_not_respond_gets_one_attempt_at_a_time(factory, two_orgs):

@@ -630,3 +630,12 @@ def test_a_running_attempt_or_a_requested_resend_is_polled_quickly(client, webho
     assert poll_trigger(client, webhook, resending) == "every 2s"
     assert poll_trigger(client, webhook, resending_final) == "every 2s"
     assert poll_trigger(client, webhook, settled) is None
+
+
+def test_a_delivery_long_waiting_for_a_slowed_down_endpoint_is_polled_at_a_middle_pace(client,
+                                                                                      webhook):
+    now = utcnow()
+    stuck = record(webhook, state="pending", next_attempt_at=now - timedelta(minutes=3))
+    just_due = record(webhook, state="pending", next_attempt_at=now - timedelta(seconds=5))
+    assert poll_trigger(client, webhook, stuck) == "every 10s"
+    assert poll_trigger(client, webhook, just_due) == "every 2s"

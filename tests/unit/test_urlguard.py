@@ -49,3 +49,18 @@ def test_the_extra_ca_bundle_is_added_to_the_public_cas(tmp_path):
     assert combined.startswith(Path(urlguard.public_ca_bundle()).read_text())
     assert combined.rstrip().endswith(extra.read_text().rstrip())
     assert urlguard.ca_bundle(None) == urlguard.public_ca_bundle()
+
+
+def test_a_certificate_for_another_name_is_refused_even_from_a_trusted_ca(ca, ca_bundle):
+    from tests.support.receiver import Receiver
+
+    impostor = Receiver(ca, names=("other.example",)).start()
+    sender = Sender(SenderSettings(allow_private=True, ca_bundle=ca_bundle))
+    try:
+        outcome = sender.send(impostor.url, b"{}", [])
+    finally:
+        sender.close()
+        impostor.stop()
+
+    assert outcome.error.startswith("TLS certificate verify failed: "), outcome.error
+    assert "127.0.0.1" in outcome.error and impostor.requests == []
