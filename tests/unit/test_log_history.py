@@ -132,7 +132,7 @@ def test_requested_resend_reads_resending(client, webhook):
 # -- live rows ---------------------------------------------------------------------------------
 
 def test_pending_rows_poll_themselves_and_final_rows_do_not(client, webhook):
-    pending = record(webhook, state="pending")
+    pending = record(webhook, state="pending", next_attempt_at=utcnow())
     done = record(webhook, attempts=[ok_attempt()])
     log, _ = table(client, webhook)
     assert log.row(pending.id)["attrs"]["hx-trigger"].startswith("every 2s")
@@ -140,7 +140,7 @@ def test_pending_rows_poll_themselves_and_final_rows_do_not(client, webhook):
 
 
 def test_a_polled_row_stops_polling_once_the_delivery_is_final(client, webhook):
-    delivery = record(webhook, state="pending")
+    delivery = record(webhook, state="pending", next_attempt_at=utcnow())
     url = f"/orgs/acme/webhooks/{webhook.id}/deliveries/{delivery.id}/row"
     assert "every 2s" in LogTable(client.get(url, headers=HX).get_data(as_text=True)).rows[0]["attrs"]["hx-trigger"]
     delivery.state, delivery.last_status_code, delivery.next_attempt_at = "succeeded", 204, None
@@ -339,7 +339,7 @@ def test_request_headers_are_shown_with_credentials_masked(client, webhook):
 
 
 def test_details_without_attempts_say_the_first_is_on_its_way(client, webhook):
-    delivery = record(webhook, state="pending")
+    delivery = record(webhook, state="pending", next_attempt_at=utcnow())
     response = details(client, webhook, delivery)
     assert "No attempt yet" in response.get_data(as_text=True)
     assert "every 2s" in response.get_data(as_text=True)  # the open panel follows the delivery
