@@ -93,8 +93,8 @@ def plan():
     from webhooks.extensions import db
     from webhooks.models import utcnow
 
-    sql = str(claims.waiting_webhooks_query(utcnow()).compile(
-        dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+    query = claims.waiting_webhooks_query().params(now=utcnow())
+    sql = str(query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
     prefix = "EXPLAIN " if db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
     rows = db.session.execute(db.text(prefix + sql)).all()
     db.session.rollback()

@@ -12,7 +12,8 @@ from webhooks import claims
 from webhooks.batch import Pump
 from webhooks.config import setting
 from webhooks.models import Delivery, utcnow
-from webhooks.queue import DELIVER, JOB_TIMEOUT, QUEUE_NAME, delivery_job_id, due_time
+from webhooks.queue import (DELIVER, JOB_TIMEOUT, QUEUE_NAME, WAKE_PENDING_KEY, delivery_job_id,
+                            due_time)
 
 # A job that runs this much before its attempt is due (clock skew, rounding) is put back.
 EARLY_SLACK = timedelta(seconds=5)
@@ -40,11 +41,12 @@ def make_pump(app, connection):
 def deliver(delivery_id):
     """Have this worker claim due deliveries (delivery_id among them, when its webhook's turn
     and cap allow) and send them; the database, not this message, says what is due."""
+    connection = redis_connection()
+    connection.delete(WAKE_PENDING_KEY)  # the next submit may enqueue a wake-up again
     if _pump is not None and _pump_pid == os.getpid() and _pump.running:
         _pump.wake()
         return "woke the pump"
     # No long-lived pump here (a worker forking per job): claim and send until idle.
-    connection = redis_connection()
     job = get_current_job()
     pump = Pump(current_app._get_current_object(), slots=max(1, setting("WEBHOOKS_WORKER_THREADS", int)),
                 on_claimed=lambda claimed: forget_messages(

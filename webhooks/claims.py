@@ -5,6 +5,7 @@ second worker, a duplicate message or a crashed process can never double or lose
 Fairness and the per-endpoint cap are decided here too, so they hold for any number of worker
 processes and for the inline queue alike. The hot path uses Core statements, never ORM objects.
 """
+import functools
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -158,19 +159,22 @@ def _in_key_order(query, table):
 
 def waiting_webhooks(now):
     """Return a Waiting for every webhook with a pending delivery."""
-    rows = db.session.connection().execute(waiting_webhooks_query(now)).all()
+    rows = db.session.connection().execute(waiting_webhooks_query(), {"now": now}).all()
     concurrency = setting("WEBHOOKS_ENDPOINT_CONCURRENCY", int)
     return [Waiting(row.webhook_id, row.oldest_due, row.held,
                     endpoint_cap(row.unanswered_streak, concurrency)) for row in rows]
 
 
-def waiting_webhooks_query(now):
-    """Return the query behind waiting_webhooks: (webhook_id, oldest_due, held, unanswered_streak).
+@functools.cache  # built once: making this expression costs more than running it
+def waiting_webhooks_query():
+    """Return the query behind waiting_webhooks: (webhook_id, oldest_due, held, unanswered_streak),
+    with the time as the parameter `now`.
 
     A loose index scan (a recursive CTE hopping from one webhook id to the next through
     ix_deliveries_pending_by_webhook) costs a few index probes per webhook, however many
     deliveries one of them has piled up.
     """
+    now = db.bindparam("now", type_=UTCDateTime)
     step = _deliveries.alias("step")
     first_after = db.case((step.c.state == Delivery.PENDING, step.c.webhook_id))
 

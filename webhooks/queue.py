@@ -8,6 +8,7 @@ Interface: `submit(delivery_ids)` for new deliveries, `submit_manual(delivery_id
 resend asked for in the UI, `shutdown()`.
 """
 import math
+import uuid
 from datetime import datetime, timezone
 
 from flask import current_app
@@ -18,6 +19,10 @@ QUEUE_NAME = "deliveries"
 DELIVER = "jobs.delivery.deliver"
 DELIVER_MANUAL = "jobs.delivery.deliver_manual"
 JOB_TIMEOUT = 120  # seconds; one attempt takes at most 5 s to connect plus 15 s in all
+# Set while a wake-up job waits in the queue (the job deletes it when it starts); the expiry
+# only matters if that job is lost, and pumps poll the database every second meanwhile.
+WAKE_PENDING_KEY = "webhooks:wake-pending"
+WAKE_PENDING_SECONDS = 5
 
 
 def delivery_job_id(delivery_id, attempt_number):
@@ -72,13 +77,17 @@ class RQQueue:
         return self._queue
 
     def submit(self, delivery_ids):
-        """Enqueue attempt 1 of each new delivery in one round trip."""
-        from rq import Queue
+        """Wake a worker for new deliveries: at most one wake-up waits in the queue at a time.
 
-        jobs = [Queue.prepare_data(DELIVER, args=(delivery_id,), result_ttl=0, timeout=JOB_TIMEOUT,
-                                   job_id=delivery_job_id(delivery_id, 1))
-                for delivery_id in delivery_ids]
-        self.rq_queue.enqueue_many(jobs)
+        A worker's pump claims everything due, fairly, whichever delivery woke it; more
+        messages would only cost the worker RQ's few milliseconds per job (and a delivery held
+        back by its webhook's cap would keep one waiting for nothing).
+        """
+        if not delivery_ids:
+            return
+        if self.rq_queue.connection.set(WAKE_PENDING_KEY, 1, nx=True, ex=WAKE_PENDING_SECONDS):
+            self.rq_queue.enqueue(DELIVER, delivery_ids[0], job_id=f"wake-{uuid.uuid4().hex}",
+                                  result_ttl=0, job_timeout=JOB_TIMEOUT)
 
     def submit_manual(self, delivery_id):
         """Enqueue one manual attempt."""
