@@ -4,10 +4,18 @@ One `Pump` per process (the inline queue's, or each RQ worker's) owns a pool of 
 threads. A thread waiting on a slow endpoint costs little memory and no CPU (it holds no GIL
 while it waits), so a hanging endpoint only ever occupies its own few slots (its cap) while
 every other webhook's work is claimed into the free ones as soon as it is due.
+
+For an endpoint that answers fast, the pump leases a few attempts ahead (up to MAX_DEPTH × its
+cap, about PACE_SECONDS of work) and sends them as its in-flight ones come back, never more
+than the cap at once: claiming and recording then cost a transaction per batch, not per cap.
 """
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 
 from . import claims
@@ -19,6 +27,8 @@ from .sender import Sender, SenderSettings
 log = logging.getLogger(__name__)
 
 MAX_CLAIM = 64  # claims taken in one transaction
+MAX_DEPTH = 8  # a fast endpoint's leases ahead, in multiples of its cap
+PACE_SECONDS = 0.05  # ... about this much of its work
 ERROR_PAUSE = 1.0  # seconds to wait after the database failed us
 
 
@@ -55,6 +65,8 @@ class Pump:
         self.on_recorded = on_recorded
         self.name = name
         self.sender = None  # made by the loop, from the app's settings
+        self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._pace = {}  # webhook id -> smoothed seconds per answered attempt
         self._pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix=f"{name}-send")
         self._signal = threading.Event()
         self._kicked = False
@@ -118,24 +130,32 @@ class Pump:
     def _loop(self, until=None, idle_exit=False, results=None):
         if self.sender is None:
             self.sender, self.lease_seconds = Sender(sender_settings()), claims.lease_seconds()
-        inflight, done = {}, []  # future -> Claim; [(Claim, Outcome)] not yet recorded
+        self._inflight, self._queued, self._sending, self._caps = {}, {}, Counter(), {}
+        done = []  # [(Claim, Outcome)] not yet recorded
         more, next_poll, first_done_at = True, 0.0, 0.0
         while True:
             now = time.monotonic()
             stopping = self._stop.is_set() or (until is not None and now >= until)
-            free = self.slots - len(inflight)
+            free = self.slots - len(self._inflight) - self._queued_count()
             if not stopping and free > 0 and (more or self._kicked or now >= next_poll):
-                more, next_poll = self._claim_into(inflight, free, now >= next_poll, results)
-            if not inflight and not done:
+                more, next_poll = self._claim_into(free, now >= next_poll, results)
+            if not self._inflight and not done:
+                if self._queued and not stopping:
+                    self._dispatch()
+                    continue
                 if stopping or (idle_exit and not more):
+                    self._release_queued()
                     return
                 self._wait(next_poll - time.monotonic())
                 continue
-            finished = [future for future in inflight if future.done()]
+            finished = [future for future in self._inflight if future.done()]
             if finished and not done:
                 first_done_at = time.monotonic()
-            done.extend((inflight.pop(future), future.result()) for future in finished)
-            if done and (not inflight or stopping or len(done) >= self.flush_count
+            for future in finished:
+                done.append(self._finished_one(future))
+            if finished and not stopping:
+                self._dispatch()
+            if done and (not self._inflight or stopping or len(done) >= self.flush_count
                          or time.monotonic() >= first_done_at + self.flush_seconds):
                 if self._record([(c, o) for c, o in done if o is not None], results):
                     done.clear()
@@ -148,8 +168,8 @@ class Pump:
                 deadlines.append(next_poll)
             self._wait(min(deadlines) - time.monotonic() if deadlines else None)
 
-    def _claim_into(self, inflight, free, polling, results):
-        """Claim up to free attempts and start sending them; return (more, next_poll)."""
+    def _claim_into(self, free, polling, results):
+        """Claim up to free attempts and queue them for sending; return (more, next_poll)."""
         manual = self._kicked or polling
         self._kicked = False
         limit = min(free, MAX_CLAIM)
@@ -158,10 +178,57 @@ class Pump:
             return False, time.monotonic() + ERROR_PAUSE
         for claim in claimed:
             if claim.result is None:  # refused claims were cancelled, not sent
+                if not claim.manual:
+                    self._caps[claim.webhook_id] = claim.cap
+                self._queued.setdefault(claim.webhook_id, deque()).append(claim)
+        self._dispatch()
+        return len(claimed) >= limit, time.monotonic() + self.poll_seconds
+
+    def _dispatch(self):
+        """Start queued attempts: per webhook no more than its cap at once (resends always)."""
+        for webhook_id in list(self._queued):
+            waiting = self._queued[webhook_id]
+            while waiting and len(self._inflight) < self.slots and (
+                    waiting[0].manual or self._sending[webhook_id] < self._caps.get(webhook_id, 1)):
+                claim = waiting.popleft()
                 future = self._pool.submit(self._send, claim)
                 future.add_done_callback(self._finished)
-                inflight[future] = claim
-        return len(claimed) >= limit, time.monotonic() + self.poll_seconds
+                self._inflight[future] = claim
+                self._sending[webhook_id] += 1
+            if not waiting:
+                del self._queued[webhook_id]
+
+    def _release_queued(self):
+        unsent = [claim for waiting in self._queued.values() for claim in waiting]
+        self._queued.clear()
+        try:
+            claims.release(unsent)
+        except Exception:  # their leases lapse instead
+            log.exception("could not release %d unsent claims", len(unsent))
+            db.session.rollback()
+
+    def _queued_count(self):
+        return sum(len(waiting) for waiting in self._queued.values())
+
+    def _finished_one(self, future):
+        """Take a finished attempt out of flight and learn the endpoint's pace from it."""
+        claim = self._inflight.pop(future)
+        outcome = future.result()
+        self._sending[claim.webhook_id] -= 1
+        if outcome is not None:
+            if outcome.answered:
+                seconds = outcome.duration_ms / 1000
+                pace = self._pace.get(claim.webhook_id, seconds)
+                self._pace[claim.webhook_id] = 0.8 * pace + 0.2 * seconds
+            else:  # not answering: send what it still holds one at a time, lease no more ahead
+                self._pace.pop(claim.webhook_id, None)
+                self._caps[claim.webhook_id] = 1
+        return claim, outcome
+
+    def depth(self):
+        """Return {webhook id: leases ahead, in multiples of its cap} for fast endpoints."""
+        return {webhook_id: max(1, min(MAX_DEPTH, int(PACE_SECONDS / max(pace, 0.001))))
+                for webhook_id, pace in self._pace.items()}
 
     def _finished(self, _future):
         self._signal.set()
@@ -177,9 +244,10 @@ class Pump:
             claimed = []
             if manual:
                 for delivery_id in claims.requested_resends(utcnow(), limit=limit):
-                    claimed.extend(claims.claim_manual(delivery_id))
+                    claimed.extend(claims.claim_manual(delivery_id, owner=self.owner))
             if len(claimed) < limit:
-                claimed.extend(claims.claim_due(limit - len(claimed)))
+                claimed.extend(claims.claim_due(limit - len(claimed), owner=self.owner,
+                                                depth=self.depth()))
         except Exception:
             log.exception("could not claim due deliveries; trying again shortly")
             db.session.rollback()

@@ -91,6 +91,7 @@ class Claim:
     state: str
     attempt_count: int  # automatic attempts made before this one
     requested_at: datetime | None
+    cap: int = 1  # attempts the webhook may have in flight at once (when the claim was made)
     url: str = ""
     body: bytes = b""
     headers: list = field(default_factory=list, repr=False)
@@ -107,15 +108,34 @@ class Claim:
 
 @dataclass(frozen=True)
 class Waiting:
-    """A webhook with pending deliveries: its oldest unheld due time, attempts held, cap."""
+    """A webhook with pending deliveries: its oldest unheld due time, leases held (all, and by
+    the claiming pump), and its cap."""
 
     webhook_id: int
     oldest_due: datetime | None
     held: int
+    mine: int
     cap: int
 
-    def ready(self, now):
-        return self.oldest_due is not None and self.oldest_due <= now and self.held < self.cap
+    def allowance(self, depth=1):
+        return allowance(self.cap, self.held, self.mine, depth)
+
+    def ready(self, now, depth=1):
+        return (self.oldest_due is not None and self.oldest_due <= now
+                and self.allowance(depth) > 0)
+
+
+def allowance(cap, held, mine, depth=1):
+    """Return how many more leases a pump may take for a webhook.
+
+    Never more than cap attempts in flight in all. A pump that holds every lease of the webhook
+    (mine == held) may lease up to depth × cap ahead, since it sends at most cap of them at
+    once and no other pump can claim meanwhile; while another pump holds one, the leases of all
+    of them together stay within the cap.
+    """
+    if held == mine:
+        return cap * max(1, depth) - mine
+    return cap - held
 
 
 def _unheld(now, table=_deliveries):
@@ -139,10 +159,12 @@ def _still_due(now):
                    db.func.coalesce(d.lease_until, _EPOCH) < now)
 
 
-def _held_count(webhook_id, now):
+def _held_count(webhook_id, now, owner=None):
     held = _deliveries.alias("held")
-    return (db.select(db.func.count()).select_from(held)
-            .where(held.c.webhook_id == webhook_id, held.c.lease_until >= now).scalar_subquery())
+    conditions = [held.c.webhook_id == webhook_id, held.c.lease_until >= now]
+    if owner is not None:
+        conditions.append(held.c.lease_owner == owner)
+    return db.select(db.func.count()).select_from(held).where(*conditions).scalar_subquery()
 
 
 def _pending_key(table):
@@ -157,18 +179,19 @@ def _in_key_order(query, table):
     return query.order_by(table.c.state, table.c.webhook_id, table.c.next_attempt_at)
 
 
-def waiting_webhooks(now):
-    """Return a Waiting for every webhook with a pending delivery."""
-    rows = db.session.connection().execute(waiting_webhooks_query(), {"now": now}).all()
+def waiting_webhooks(now, owner=""):
+    """Return a Waiting for every webhook with a pending delivery (mine: leases of owner)."""
+    rows = db.session.connection().execute(waiting_webhooks_query(),
+                                           {"now": now, "owner": owner}).all()
     concurrency = setting("WEBHOOKS_ENDPOINT_CONCURRENCY", int)
-    return [Waiting(row.webhook_id, row.oldest_due, row.held,
+    return [Waiting(row.webhook_id, row.oldest_due, row.held, row.mine,
                     endpoint_cap(row.unanswered_streak, concurrency)) for row in rows]
 
 
 @functools.cache  # built once: making this expression costs more than running it
 def waiting_webhooks_query():
-    """Return the query behind waiting_webhooks: (webhook_id, oldest_due, held, unanswered_streak),
-    with the time as the parameter `now`.
+    """Return the query behind waiting_webhooks: (webhook_id, oldest_due, held, mine,
+    unanswered_streak), with parameters `now` and `owner`.
 
     A loose index scan (a recursive CTE hopping from one webhook id to the next through
     ix_deliveries_pending_by_webhook) costs a few index probes per webhook, however many
@@ -198,7 +221,9 @@ def waiting_webhooks_query():
               .limit(1).scalar_subquery())
     w = _webhooks.c
     return (db.select(hooks.c.webhook_id, db.type_coerce(oldest, UTCDateTime).label("oldest_due"),
-                      _held_count(hooks.c.webhook_id, now).label("held"), w.unanswered_streak)
+                      _held_count(hooks.c.webhook_id, now).label("held"),
+                      _held_count(hooks.c.webhook_id, now, db.bindparam("owner")).label("mine"),
+                      w.unanswered_streak)
             .select_from(hooks.join(_webhooks, w.id == hooks.c.webhook_id)))
 
 
@@ -231,17 +256,26 @@ def _lock_webhooks(ids):
     return set(ids)
 
 
-def _caps_now(ids, now):
-    """Return {webhook id: claims it may still take}, read under the webhooks' locks."""
+def _caps_now(ids, now, owner, depth):
+    """Return {webhook id: (cap, leases it may still take)}, read under the webhooks' locks."""
     d, w = _deliveries.c, _webhooks.c
     connection = db.session.connection()
     concurrency = setting("WEBHOOKS_ENDPOINT_CONCURRENCY", int)
-    held = dict(connection.execute(
-        db.select(d.webhook_id, db.func.count()).where(d.webhook_id.in_(ids), d.lease_until >= now)
-        .group_by(d.webhook_id)).all())
-    return {webhook_id: endpoint_cap(streak, concurrency) - held.get(webhook_id, 0)
-            for webhook_id, streak in connection.execute(
-                db.select(w.id, w.unanswered_streak).where(w.id.in_(ids)))}
+    held, mine = {}, {}
+    for webhook_id, lease_owner, count in connection.execute(
+            db.select(d.webhook_id, d.lease_owner, db.func.count())
+            .where(d.webhook_id.in_(ids), d.lease_until >= now)
+            .group_by(d.webhook_id, d.lease_owner)):
+        held[webhook_id] = held.get(webhook_id, 0) + count
+        if lease_owner == owner:
+            mine[webhook_id] = count
+    caps = {}
+    for webhook_id, streak in connection.execute(
+            db.select(w.id, w.unanswered_streak).where(w.id.in_(ids))):
+        cap = endpoint_cap(streak, concurrency)
+        caps[webhook_id] = (cap, allowance(cap, held.get(webhook_id, 0), mine.get(webhook_id, 0),
+                                           depth.get(webhook_id, 1)))
+    return caps
 
 
 def _oldest_due_ids(shares, now):
@@ -259,16 +293,19 @@ def _oldest_due_ids(shares, now):
                                                 else parts[0]).scalars())
 
 
-def claim_due(limit, now=None):
+def claim_due(limit, now=None, owner="", depth=None):
     """Lease up to limit due deliveries, dealt round-robin across the webhooks that wait longest.
 
-    Each webhook gets at most its cap (WEBHOOKS_ENDPOINT_CONCURRENCY, or 1 while it does not
-    respond) minus the attempts already in flight to it anywhere; within a webhook the oldest
-    due goes first. Claimers lock the webhook rows they deal for, so two workers can never
-    together exceed a cap; on PostgreSQL they skip each other's webhooks instead of waiting.
+    Each webhook gets at most its cap (WEBHOOKS_ENDPOINT_CONCURRENCY; fewer once attempts go
+    unanswered, 1 while it does not respond) minus the attempts already in flight to it
+    anywhere; within a webhook the oldest due goes first. A pump (owner) that holds all of a
+    webhook's leases may lease depth[webhook] × cap ahead (see `allowance`). Claimers lock the
+    webhook rows they deal for, so two workers can never together exceed a cap; on PostgreSQL
+    they skip each other's webhooks instead of waiting.
     """
-    now = now or utcnow()
-    ready = sorted((w for w in waiting_webhooks(now) if w.ready(now)),
+    now, depth = now or utcnow(), depth or {}
+    ready = sorted((w for w in waiting_webhooks(now, owner)
+                    if w.ready(now, depth.get(w.webhook_id, 1))),
                    key=lambda w: (w.oldest_due, w.webhook_id))[:limit]
     if not ready:
         db.session.commit()
@@ -276,15 +313,20 @@ def claim_due(limit, now=None):
     order = [w.webhook_id for w in ready]
     locked = _lock_webhooks(sorted(order))
     order = [webhook_id for webhook_id in order if webhook_id in locked]
-    shares = fair_shares(order, _caps_now(order, now), limit) if order else {}
+    caps = _caps_now(order, now, owner, depth) if order else {}
+    shares = fair_shares(order, {w: room for w, (_, room) in caps.items()}, limit)
     if not shares:
         db.session.commit()
         return []
     ids = _oldest_due_ids(shares, now)
-    return _claim(db.and_(_deliveries.c.id.in_(ids), _still_due(now)), now, manual=False)
+    claimed = _claim(db.and_(_deliveries.c.id.in_(ids), _still_due(now)), now, manual=False,
+                     owner=owner)
+    for claim in claimed:
+        claim.cap = caps[claim.webhook_id][0]
+    return claimed
 
 
-def claim_manual(delivery_id, now=None):
+def claim_manual(delivery_id, now=None, owner=""):
     """Lease a delivery whose manual resend was requested; return [Claim] or [].
 
     A resend someone asked for goes out at once, whatever the webhook's cap: it is one
@@ -293,15 +335,15 @@ def claim_manual(delivery_id, now=None):
     now = now or utcnow()
     condition = db.and_(_deliveries.c.id == delivery_id,
                         _deliveries.c.manual_requested_at.is_not(None), _unheld(now))
-    return _claim(condition, now, manual=True)
+    return _claim(condition, now, manual=True, owner=owner)
 
 
-def _claim(condition, now, manual):
+def _claim(condition, now, manual, owner=""):
     lease = now + timedelta(seconds=lease_seconds())
     connection = db.session.connection()
     d = _deliveries.c
     rows = connection.execute(
-        db.update(_deliveries).where(condition).values(lease_until=lease)
+        db.update(_deliveries).where(condition).values(lease_until=lease, lease_owner=owner)
         .returning(d.id, d.public_id, d.webhook_id, d.event_type, d.state, d.attempt_count,
                    d.manual_requested_at)
     ).all()
@@ -375,6 +417,21 @@ def _refuse(claim, reason):
     )
     return Result(claim.delivery_id, state=values.get("state", claim.state), note=reason,
                   attempt_count=claim.attempt_count)
+
+
+def release(unsent):
+    """Give back the leases of claims that will not be sent (a pump stopping), so that another
+    pump can claim them at once rather than after the lease."""
+    if not unsent:
+        return
+    d = _deliveries.c
+    db.session.connection().execute(
+        db.update(_deliveries)
+        .where(d.id == db.bindparam("d_id"),
+               d.lease_until == db.bindparam("d_lease", type_=d.lease_until.type))
+        .values(lease_until=None),
+        [{"d_id": claim.delivery_id, "d_lease": claim.lease} for claim in unsent])
+    db.session.commit()
 
 
 # --- Recording -----------------------------------------------------------------------------------

@@ -225,6 +225,9 @@ class Delivery(db.Model):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
     # A worker owns the next attempt until this time (claimed by a conditional UPDATE).
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which pump (process) holds that lease: one that holds all of a webhook's leases may
+    # lease a few attempts ahead for a fast endpoint (never sending more than its cap at once).
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
     # A manual resend asked for and not yet sent.
     manual_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_status_code: Mapped[int | None] = mapped_column(Integer)

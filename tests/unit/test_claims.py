@@ -177,3 +177,23 @@ def test_waiting_counts_see_due_unheld_deliveries_only(factory, two_orgs):
     claims.claim_due(limit=64)  # 4 of busy's now in flight
 
     assert claims.waiting_counts([busy.id, quiet.id]) == {busy.id: 3, quiet.id: 0}
+
+
+def test_a_pump_holding_all_of_a_fast_webhooks_leases_may_lease_ahead_but_never_beside_another():
+    assert claims.allowance(cap=4, held=0, mine=0, depth=8) == 32
+    assert claims.allowance(cap=4, held=32, mine=32, depth=8) == 0
+    assert claims.allowance(cap=4, held=2, mine=0, depth=8) == 2  # another pump sends: share the cap
+    assert claims.allowance(cap=4, held=3, mine=2, depth=8) == 1
+    assert claims.allowance(cap=4, held=12, mine=0, depth=1) == -8
+
+
+def test_leases_ahead_block_other_pumps_until_released(app, factory, two_orgs):
+    busy, _ = two_orgs
+    backlog(factory, busy, 40)
+
+    ahead = claims.claim_due(limit=64, owner="pump-1", depth={busy.id: 8})
+    assert len(ahead) == 32 and {claim.cap for claim in ahead} == {4}
+    assert claims.claim_due(limit=64, owner="pump-2", depth={busy.id: 8}) == []
+
+    claims.release(ahead)
+    assert len(claims.claim_due(limit=64, owner="pump-2")) == 4
