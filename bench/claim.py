@@ -93,7 +93,7 @@ def plan():
     from webhooks.extensions import db
     from webhooks.models import utcnow
 
-    query = claims.waiting_webhooks_query().params(now=utcnow())
+    query = claims.waiting_webhooks_query().params(now=utcnow(), owner="")
     sql = str(query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
     prefix = "EXPLAIN " if db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
     rows = db.session.execute(db.text(prefix + sql)).all()

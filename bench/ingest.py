@@ -217,11 +217,14 @@ def main():
             rate = median[f"ingest fan-out {fan_out}"]
             print(f"ratio ingest fan-out {fan_out} / trivial endpoint: {rate / trivial:.2f}"
                   + ("   (goal >= 0.5)" if fan_out == 1 else ""))
-        enqueued = queue.llen("rq:queue:deliveries")
+        wakeups = queue.llen("rq:queue:deliveries")
         expected = (sum(r["accepted"] for r in runs["ingest fan-out 1"])
                     + 10 * sum(r["accepted"] for r in runs["ingest fan-out 10"]))
-        print(f"check: {enqueued} delivery jobs waiting in Redis (at least {expected} from the counted "
-              f"requests, plus warm-up); benchmark client used {client_cpu:.1f} s of CPU")
+        with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+            stored = conn.execute("SELECT count(*) FROM deliveries WHERE state = 'pending'").fetchone()[0]
+        print(f"check: {stored} pending deliveries stored (at least {expected} from the counted "
+              f"requests, plus warm-up), {wakeups} wake-up jobs waiting in Redis (at most one "
+              f"at a time); benchmark client used {client_cpu:.1f} s of CPU")
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)

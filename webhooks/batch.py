@@ -122,10 +122,14 @@ class Pump:
 
     def _run_forever(self):
         with self.app.app_context():
-            try:
-                self._loop()
-            finally:
-                db.session.remove()
+            while not self._stop.is_set():
+                try:
+                    self._loop()
+                except Exception:  # a bug: attempts it held are sent again once their leases end
+                    log.exception("the delivery pump failed; starting it again")
+                    self._stop.wait(ERROR_PAUSE)
+                finally:
+                    db.session.remove()
 
     def _loop(self, until=None, idle_exit=False, results=None):
         if self.sender is None:
