@@ -223,8 +223,8 @@ def main():
         with psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
             stored = conn.execute("SELECT count(*) FROM deliveries WHERE state = 'pending'").fetchone()[0]
         print(f"check: {stored} pending deliveries stored (at least {expected} from the counted "
-              f"requests, plus warm-up), {wakeups} wake-up jobs waiting in Redis (at most one "
-              f"at a time); benchmark client used {client_cpu:.1f} s of CPU")
+              f"requests, plus warm-up), {wakeups} wake-up jobs waiting in Redis (one at a "
+              f"time; with no worker to take it, a new one every 5 s); benchmark client used {client_cpu:.1f} s of CPU")
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
