@@ -1,8 +1,8 @@
 """The pluggable queue: one small interface, an inline (embedded) and an RQ backend.
 
-The database is the source of truth: a backend only carries delivery ids to a worker, and
-every worker claims a delivery in the database before sending, so a lost or duplicated
-message costs nothing but a wasted look-up.
+The database is the source of truth: a backend only wakes a pump (webhooks.batch), which
+claims due deliveries in the database before sending, fairly and within each webhook's cap,
+so a lost or duplicated message costs nothing but a wasted look-up.
 
 Interface: `submit(delivery_ids)` for new deliveries, `submit_manual(delivery_id)` for a
 resend asked for in the UI, `shutdown()`.
@@ -38,7 +38,7 @@ def due_time(moment):
 class InlineQueue:
     """Deliver from a Pump inside this process: no Redis; its polling finds due retries."""
 
-    def __init__(self, app, threads=32, poll_seconds=1.0):
+    def __init__(self, app, threads=64, poll_seconds=1.0):
         self.pump = Pump(app, slots=threads, poll_seconds=poll_seconds, name="webhooks-inline")
 
     def submit(self, delivery_ids):
