@@ -29,12 +29,13 @@ def use_pump(pump):
     _pump, _pump_pid = pump, os.getpid()
 
 
-def make_pump(app, connection):
-    """Return a Pump for a worker process: it drops redundant messages and schedules retries."""
+def make_pump(app, connection, keep=None):
+    """Return a Pump for a worker process: it drops redundant messages (but keep's, the job
+    running it) and schedules retries."""
     with app.app_context():
         slots = max(1, setting("WEBHOOKS_WORKER_THREADS", int))
     return Pump(app, slots=slots, name="webhooks-worker",
-                on_claimed=lambda claimed: forget_messages(connection, claimed),
+                on_claimed=lambda claimed: forget_messages(connection, claimed, keep=keep),
                 on_recorded=lambda results: schedule_retries(connection, results))
 
 
@@ -48,10 +49,8 @@ def deliver(delivery_id):
         return "woke the pump"
     # No long-lived pump here (a worker forking per job): claim and send until idle.
     job = get_current_job()
-    pump = Pump(current_app._get_current_object(), slots=max(1, setting("WEBHOOKS_WORKER_THREADS", int)),
-                on_claimed=lambda claimed: forget_messages(
-                    connection, claimed, keep=job.id if job is not None else None),
-                on_recorded=lambda results: schedule_retries(connection, results))
+    pump = make_pump(current_app._get_current_object(), connection,
+                     keep=job.id if job is not None else None)
     try:
         results = pump.run_until_idle(seconds=setting("WEBHOOKS_BATCH_SECONDS"))
     finally:

@@ -36,20 +36,21 @@ def reconcile():
     job_ids = [delivery_job_id(delivery_id, count + 1) for delivery_id, _, count in due]
     existing = Job.fetch_many(job_ids, connection=connection) if job_ids else []
     queue = Queue(QUEUE_NAME, connection=connection)
-    wake, live_now, scheduled = None, False, 0
+    first_due, live_now, scheduled = None, False, 0
     for (delivery_id, at, _), job_id, job in zip(due, job_ids, existing):
         live = job is not None and job.get_status(refresh=False) in LIVE
         if at <= now:
             live_now = live_now or live
-            wake = wake or (None if live else (delivery_id, job_id))
+            first_due = first_due or (delivery_id, job_id)
         elif not live:
             scheduler(connection).enqueue_at(due_time(at), DELIVER, delivery_id, job_id=job_id,
                                              queue_name=QUEUE_NAME, job_result_ttl=0,
                                              timeout=JOB_TIMEOUT)
             scheduled += 1
     enqueued = 0
-    if wake is not None and not live_now:
-        queue.enqueue(DELIVER, wake[0], job_id=wake[1], result_ttl=0, job_timeout=JOB_TIMEOUT)
+    if first_due is not None and not live_now:  # else a wake-up is already on its way
+        queue.enqueue(DELIVER, first_due[0], job_id=first_due[1], result_ttl=0,
+                      job_timeout=JOB_TIMEOUT)
         enqueued = 1
     resends = claims.requested_resends(now, older_than=horizon)
     for delivery_id in resends:

@@ -47,9 +47,8 @@ class InlineQueue:
         self.pump.wake()
 
     def submit_manual(self, delivery_id):
-        """Have the pump send a requested resend now."""
-        self.start()
-        self.pump.wake()
+        """Have the pump send a requested resend now (it claims requested resends first)."""
+        self.submit([delivery_id])
 
     def start(self):
         """Start the pump once (lazily: never at import or app creation)."""
