@@ -135,14 +135,17 @@ class Receiver:
                     if reply.delay and self._client_left_within(reply.delay):
                         self.close_connection = True  # the client gave up (timed out)
                         return
-                    self.send_response(reply.status)
-                    for name, value in reply.headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(reply.body)))
-                    self.end_headers()
-                    self.wfile.write(reply.body)
                 finally:
+                    # Closed before the answer is written: the client can send its next request
+                    # only after reading this answer, so the count of open requests never
+                    # includes one the client already considers answered.
                     receiver._close(received)
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
 
             def _client_left_within(self, seconds):
                 """Wait seconds for the reply's turn; return True if the client hung up meanwhile."""
