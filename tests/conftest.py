@@ -1,11 +1,13 @@
 """Shared fixtures: an app per database backend, a client, an auth helper, factories, Redis, HTTPS."""
 import os
+import time
 import uuid
 
 import psycopg
 import pytest
 import redis as redis_lib
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from webhooks import create_app
 from webhooks.extensions import db
@@ -55,10 +57,22 @@ def base_config(tmp_path, ca_bundle):
     }
 
 
-def _truncate_all():
+def _truncate_all(attempts=5):
+    """Empty every table. RQ worker processes outlive a test and keep polling; TRUNCATE locks
+    table by table, so it can deadlock with a worker's claim: PostgreSQL then rolls one side
+    back, and we try again."""
     tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-    db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    db.session.commit()
+    for attempt in range(attempts):
+        try:
+            db.session.execute(text("SET LOCAL lock_timeout = '5s'"))
+            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+            return
+        except OperationalError:
+            db.session.rollback()
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
