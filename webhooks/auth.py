@@ -1,20 +1,22 @@
-"""Sign in and out, with a short lockout after repeated failures for one address."""
+"""Sign in and out (here or everywhere), with a short lockout after repeated failures for one address."""
 import secrets
 from datetime import timedelta
 from functools import cache
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from . import sessions
 from .extensions import db, htmx, login_manager
 from .models import LoginThrottle, User, utcnow
 from .redirects import local_path_or
+from .text import NoControlCharacters
 
 bp = Blueprint("auth", __name__)
 
@@ -24,13 +26,15 @@ MISSING_FIELDS = "Enter your email and password."
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    email = EmailField("Email", validators=[DataRequired(MISSING_FIELDS), Length(max=254),
+                                            NoControlCharacters()])
+    password = PasswordField("Password", validators=[DataRequired(MISSING_FIELDS), Length(max=1024),
+                                                     NoControlCharacters()])
 
 
 @login_manager.user_loader
 def load_user(user_id):
-    return db.session.get(User, int(user_id))
+    return sessions.user_of(int(user_id))
 
 
 @login_manager.unauthorized_handler
@@ -50,16 +54,28 @@ def _is_locked(email):
     return until is not None and until > utcnow()
 
 
+def _forget_stale_failures(now):
+    """Delete throttles whose last failure and lockout are over: unknown addresses tried once
+    would otherwise stay forever."""
+    table = LoginThrottle.__table__
+    cutoff = now - timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
+    db.session.execute(db.delete(table).where(
+        db.or_(table.c.last_failure_at < cutoff, table.c.last_failure_at.is_(None)),
+        db.or_(table.c.locked_until < now, table.c.locked_until.is_(None))))
+
+
 def _record_failure(email):
     """Count a failed sign-in atomically (parallel guesses all count); lock at the limit."""
-    table = LoginThrottle.__table__
+    table, now = LoginThrottle.__table__, utcnow()
+    _forget_stale_failures(now)
     bump = (db.update(table).where(table.c.email == email)
-            .values(failures=table.c.failures + 1).returning(table.c.failures))
+            .values(failures=table.c.failures + 1, last_failure_at=now).returning(table.c.failures))
     failures = db.session.execute(bump).scalar()
     if failures is None:
         try:
             with db.session.begin_nested():
-                db.session.execute(db.insert(table).values(email=email, failures=1))
+                db.session.execute(db.insert(table).values(email=email, failures=1,
+                                                           last_failure_at=now))
             failures = 1
         except IntegrityError:  # another request counted the first failure meanwhile
             failures = db.session.execute(bump).scalar()
@@ -107,17 +123,30 @@ def login():
                 error = LOCKED_OUT if _is_locked(email) else INVALID_LOGIN
             else:
                 _clear_failures(email)
-                login_user(user)
+                sessions.start(user)
                 return redirect(local_path_or(request.args.get("next"), url_for("web.home")))
     elif form.is_submitted():
-        error = MISSING_FIELDS
+        error = next(iter(form.errors.values()), [MISSING_FIELDS])[0]
     status = 401 if error else 200
     return render_template("auth/login.html", form=form, error=error), status
 
 
 @bp.post("/logout")
 def logout():
-    """Sign the user out."""
-    logout_user()
+    """Sign the user out: this session ends on the server, a copy of its cookie is worthless."""
+    sessions.end_current()
     flash("You have been signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout/everywhere")
+@login_required
+def logout_everywhere():
+    """End every session of the user, in every browser and device, this one included."""
+    ended = sessions.end_all(current_user.id)
+    sessions.end_current()
+    others = ended - 1
+    flash("You have been signed out everywhere"
+          + (f" ({others} other session{'s' if others != 1 else ''} ended)." if others > 0 else "."),
+          "info")
     return redirect(url_for("auth.login"))

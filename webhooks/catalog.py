@@ -6,7 +6,7 @@ against it, the form renders its checkboxes from it, the reference page document
 """
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -23,13 +23,15 @@ _RFC3339 = re.compile(
 FORMAT_CHECKER = FormatChecker(formats=())
 
 
-@FORMAT_CHECKER.checks("date-time", raises=ValueError)
+@FORMAT_CHECKER.checks("date-time", raises=(ValueError, OverflowError))
 def is_datetime(value):
     if not isinstance(value, str):
         return True
     if not _RFC3339.match(value):
         return False
-    datetime.fromisoformat(value.upper().replace("Z", "+00:00"))  # raises on 2026-02-30 or 25:00
+    # ValueError on 2026-02-30 or 25:00; OverflowError when UTC falls outside years 1-9999
+    # (0001-01-01T00:00:00+14:00): receivers convert to UTC, and so does the envelope.
+    parse_datetime(value).astimezone(timezone.utc)
     return True
 
 
@@ -397,6 +399,9 @@ def _problems(error, prefix):
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         got = _JSON_TYPES.get(type(error.instance), "unknown")
         yield json_path(where, prefix), f"must be of type {expected}, not {got}."
+    elif error.validator == "format" and isinstance(error.cause, OverflowError):
+        yield json_path(where, prefix), (f"is out of range: it must convert to a UTC time between years "
+                                         f"0001 and 9999; got {_describe(error.instance)}.")
     elif error.validator == "format":
         hint = {"date-time": "an RFC 3339 date-time with a zone, e.g. 2026-11-28T10:00:00Z",
                 "uri": "an http(s) URL", "email": "an email address"}.get(error.validator_value,

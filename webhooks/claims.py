@@ -385,7 +385,9 @@ _secrets = {}
 
 def _decrypt(ciphertext):
     """Decrypt a webhook secret, remembering the last few hundred (Fernet costs ~40 µs each)."""
-    key = (current_app.config["SECRET_KEY"], ciphertext)
+    # Keyed on every configured key, not just the current one: removing a fallback must make
+    # what only it could decrypt fail here too, not live on in this cache.
+    key = (crypto.credential_keys(current_app.config), ciphertext)
     plain = _secrets.get(key)
     if plain is None:
         plain = crypto.decrypt(*key)

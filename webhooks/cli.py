@@ -1,18 +1,26 @@
-"""Commands: flask --app app orgs create | users create | demo."""
+"""Commands: flask --app app orgs create | users create | users set-password | demo (and keys,
+from keys.py)."""
+import re
 import secrets
 import sys
 
 import click
 from flask import current_app
 
+from . import sessions
 from .extensions import db
+from .keys import keys
 from .models import WEBHOOKS_PERMISSION, Membership, Organization, User
+from .text import control_character_in
+from .views import SlugConverter
 
 KNOWN_PERMISSIONS = (WEBHOOKS_PERMISSION,)
 
 
 def create_organization(slug, name):
-    """Create and return an organization; raise click.UsageError if the slug is taken."""
+    """Create and return an organization; raise click.UsageError if the slug is taken or unusable."""
+    if not re.fullmatch(SlugConverter.regex, slug):
+        raise click.UsageError("The slug must be 1-64 printable ASCII characters, without / or spaces.")
     if db.session.scalar(db.select(Organization).filter_by(slug=slug)):
         raise click.UsageError(f"Organization {slug!r} already exists.")
     org = Organization(slug=slug, name=name)
@@ -64,14 +72,35 @@ def users_create(email, org_slug, permissions, password_stdin):
     org = db.session.scalar(db.select(Organization).filter_by(slug=org_slug))
     if org is None:
         raise click.UsageError(f"No organization {org_slug!r}.")
-    if password_stdin:
+    create_user(email, _read_password(password_stdin), org, permissions)
+    click.echo(f"Created user {email.lower()} in {org_slug}.")
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_set_password(email, password_stdin):
+    """Give the user with EMAIL a new password and end all of their sessions."""
+    user = db.session.scalar(db.select(User).filter_by(email=email.strip().lower()))
+    if user is None:
+        raise click.UsageError(f"No user {email!r}.")
+    user.set_password(_read_password(password_stdin))
+    db.session.commit()
+    ended = sessions.end_all(user.id)
+    click.echo(f"Changed the password of {user.email}; ended {ended} session{'s' if ended != 1 else ''}.")
+
+
+def _read_password(from_stdin):
+    """Read a password from standard input or a hidden prompt; refuse a short one."""
+    if from_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < 8:
         raise click.UsageError("The password must have at least 8 characters.")
-    create_user(email, password, org, permissions)
-    click.echo(f"Created user {email.lower()} in {org_slug}.")
+    if control_character_in(password):
+        raise click.UsageError("The password cannot contain control characters.")
+    return password
 
 
 @click.command("demo")
@@ -89,6 +118,7 @@ def demo(password):
     else:
         user.set_password(password)
         db.session.commit()
+        sessions.end_all(user.id)
     click.echo("Demo organization: demo (Demo Company)")
     click.echo(f"Sign in with: {email} / {password}")
     token = current_app.config.get("WEBHOOKS_INTERNAL_TOKEN")
@@ -100,3 +130,4 @@ def init_app(app):
     app.cli.add_command(orgs)
     app.cli.add_command(users)
     app.cli.add_command(demo)
+    app.cli.add_command(keys)

@@ -35,6 +35,38 @@ def _secret_key(instance_path, production):
     return path.read_text().strip()
 
 
+def _keys(name):
+    """Return the comma-separated keys of an environment variable as a list."""
+    return [key.strip() for key in os.environ.get(name, "").split(",") if key.strip()]
+
+
+def _key_settings():
+    """Return the previous session keys and the credentials keys (README: Rotating keys)."""
+    session_fallbacks = _keys("SECRET_KEY_FALLBACKS")
+    credentials_key = os.environ.get("WEBHOOKS_CREDENTIALS_KEY") or None
+    credentials_fallbacks = _keys("WEBHOOKS_CREDENTIALS_KEY_FALLBACKS")
+    if credentials_fallbacks and not credentials_key:
+        # Without the dedicated key, credentials use SECRET_KEY and SECRET_KEY_FALLBACKS; these
+        # fallbacks would be ignored and what only they decrypt would be unreadable.
+        raise RuntimeError(
+            "WEBHOOKS_CREDENTIALS_KEY_FALLBACKS is set without WEBHOOKS_CREDENTIALS_KEY")
+    return {
+        "SECRET_KEY_FALLBACKS": session_fallbacks,  # Flask verifies sessions with these too
+        "WEBHOOKS_CREDENTIALS_KEY": credentials_key,
+        "WEBHOOKS_CREDENTIALS_KEY_FALLBACKS": credentials_fallbacks,
+    }
+
+
+def csrf_keys(config):
+    """Return the keys Flask-WTF should sign CSRF tokens with, or None for SECRET_KEY alone.
+
+    Flask-WTF ignores SECRET_KEY_FALLBACKS; itsdangerous takes a list (newest last), so pages
+    rendered before the key changed still post.
+    """
+    fallbacks = config.get("SECRET_KEY_FALLBACKS")
+    return [*fallbacks, config["SECRET_KEY"]] if fallbacks else None
+
+
 def _database_url(instance_path):
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'webhooks.sqlite3'}"
     # Heroku-style URLs say postgres://; SQLAlchemy wants an explicit driver.
@@ -61,6 +93,7 @@ def from_environment(instance_path):
     return {
         "WEBHOOKS_ENV": "production" if production else "development",
         "SECRET_KEY": _secret_key(instance_path, production),
+        **_key_settings(),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance_path),
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://localhost:6379/0"),
         "WEBHOOKS_QUEUE": os.environ.get("WEBHOOKS_QUEUE", "inline"),
@@ -82,7 +115,9 @@ def from_environment(instance_path):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "WTF_CSRF_TIME_LIMIT": None,
+        # Sign-in sessions end after this long without a request, and after this long at most.
+        "WEBHOOKS_SESSION_IDLE_MINUTES": _number("WEBHOOKS_SESSION_IDLE_MINUTES", 60),
+        "WEBHOOKS_SESSION_HOURS": _number("WEBHOOKS_SESSION_HOURS", 12),
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_SECONDS": 300,
     }

@@ -1,27 +1,101 @@
-"""Encrypt stored credentials (Basic Auth passwords, signing secrets) with a key derived from SECRET_KEY."""
+"""Encrypt stored credentials (Basic Auth passwords, signing secrets), with key rotation.
+
+A credentials key is a root secret (WEBHOOKS_CREDENTIALS_KEY, or SECRET_KEY when that is not
+set) turned into a Fernet key by sha256(b"webhooks-credentials:" + root). The first root is
+current and encrypts; every root decrypts, so previous keys keep working during a rotation.
+"""
 import base64
+import functools
 import hashlib
 import secrets
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 
-def _fernet(secret_key):
-    digest = hashlib.sha256(b"webhooks-credentials:" + secret_key.encode()).digest()
+class UnreadableCredential(ValueError):
+    """A stored credential that no configured credentials key decrypts."""
+
+
+def credential_settings(config):
+    """Return the names of the settings that hold the credentials keys: (current, fallbacks).
+
+    WEBHOOKS_CREDENTIALS_KEY and its fallbacks when it is set; otherwise SECRET_KEY and
+    SECRET_KEY_FALLBACKS, so that data written before the dedicated key existed stays readable.
+    """
+    if config.get("WEBHOOKS_CREDENTIALS_KEY"):
+        return "WEBHOOKS_CREDENTIALS_KEY", "WEBHOOKS_CREDENTIALS_KEY_FALLBACKS"
+    return "SECRET_KEY", "SECRET_KEY_FALLBACKS"
+
+
+def credential_keys(config):
+    """Return the credentials roots of a config mapping as a tuple, current first."""
+    current, fallbacks = credential_settings(config)
+    roots = [config[current], *(config.get(fallbacks) or ())]
+    return tuple(dict.fromkeys(_bytes(root) for root in roots if root))
+
+
+def _bytes(root):
+    return root if isinstance(root, bytes) else root.encode()
+
+
+def _keys(keys):
+    # One root given as text still works, for callers written before rotation existed.
+    return (_bytes(keys),) if isinstance(keys, (str, bytes)) else tuple(_bytes(k) for k in keys)
+
+
+@functools.lru_cache(maxsize=64)
+def _fernet(root):
+    digest = hashlib.sha256(b"webhooks-credentials:" + root).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
-def encrypt(secret_key, plaintext):
-    """Return the ciphertext of plaintext as text, fit for a database column."""
-    return _fernet(secret_key).encrypt(plaintext.encode()).decode()
+@functools.lru_cache(maxsize=8)
+def _multi_fernet(keys):
+    return MultiFernet([_fernet(root) for root in keys])
 
 
-def decrypt(secret_key, ciphertext):
-    """Return the plaintext of a stored ciphertext; raise ValueError if the key does not match."""
+def encrypt(keys, plaintext):
+    """Return the ciphertext of plaintext under the current key, as text for a database column."""
+    return _fernet(_keys(keys)[0]).encrypt(plaintext.encode()).decode()
+
+
+def decrypt(keys, ciphertext):
+    """Return the plaintext of a stored ciphertext; raise UnreadableCredential if no key fits."""
     try:
-        return _fernet(secret_key).decrypt(ciphertext.encode()).decode()
+        return _multi_fernet(_keys(keys)).decrypt(ciphertext.encode()).decode()
     except InvalidToken as exc:
-        raise ValueError("stored credential cannot be decrypted with this SECRET_KEY") from exc
+        raise UnreadableCredential(
+            "stored credential cannot be decrypted with any configured credentials key "
+            "(WEBHOOKS_CREDENTIALS_KEY or SECRET_KEY, and their fallbacks)") from exc
+
+
+def key_index(keys, ciphertext):
+    """Return the position of the configured key that decrypts ciphertext (0: current), or None."""
+    return _open(_keys(keys), ciphertext)[0]
+
+
+def reencrypt(keys, ciphertext):
+    """Return ciphertext encrypted under the current key instead, or None when it already is.
+
+    Raise UnreadableCredential when no configured key decrypts it.
+    """
+    keys = _keys(keys)
+    index, plaintext = _open(keys, ciphertext)
+    if index is None:
+        raise UnreadableCredential("stored credential cannot be decrypted with any configured key")
+    if index == 0:
+        return None
+    return _fernet(keys[0]).encrypt(plaintext).decode()
+
+
+def _open(keys, ciphertext):
+    """Return (position of the key that decrypts ciphertext, plaintext bytes), or (None, None)."""
+    for index, root in enumerate(keys):
+        try:
+            return index, _fernet(root).decrypt(ciphertext.encode())
+        except InvalidToken:
+            continue
+    return None, None
 
 
 def new_signing_secret():

@@ -22,8 +22,8 @@ Recorded = namedtuple("Recorded", "event_id deliveries duplicate")
 
 def isoformat(moment):
     """Return a UTC timestamp as 2026-11-28T10:00:00.123Z."""
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # Not strftime: its %Y writes year 1 as "1" on glibc, and RFC 3339 needs four digits.
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def envelope_json(envelope):

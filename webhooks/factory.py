@@ -22,6 +22,10 @@ def create_app(test_config=None):
         app.config.from_mapping(test_config)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
                           config.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    if config.csrf_keys(app.config) and "WTF_CSRF_SECRET_KEY" not in app.config:
+        app.config["WTF_CSRF_SECRET_KEY"] = config.csrf_keys(app.config)
+    # A form token lives in the session (new at each sign-in) and no longer than it can.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", int(app.config["WEBHOOKS_SESSION_HOURS"] * 3600))
 
     app.session_interface = SessionInterface()
     if app.config["WEBHOOKS_ENV"] == "production":
@@ -37,7 +41,9 @@ def create_app(test_config=None):
     htmx.init_app(app)
 
     from . import auth, cli, ingest, queue, web
-    from .views import log_history, reference, webhooks as webhook_views
+    from .views import SlugConverter, log_history, reference, webhooks as webhook_views
+
+    app.url_map.converters["slug"] = SlugConverter
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(web.bp)

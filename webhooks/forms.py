@@ -5,6 +5,7 @@ from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 
 from . import catalog, urlguard
+from .text import NoControlCharacters
 
 try:
     from wtforms.fields.choices import SelectChoice
@@ -41,13 +42,14 @@ class WebhookForm(FlaskForm):
     """Name, URL, authentication and events of one webhook."""
 
     name = StringField("Name", filters=[_strip], validators=[
-        DataRequired(NAME_REQUIRED), Length(max=100, message=NAME_TOO_LONG)])
+        DataRequired(NAME_REQUIRED), Length(max=100, message=NAME_TOO_LONG), NoControlCharacters()])
     url = StringField("Webhook URL", filters=[_strip], validators=[DataRequired(URL_REQUIRED)])
     auth_type = SelectField("Authentication", choices=AUTH_CHOICES, default="none")
     basic_username = StringField("Username", filters=[_strip], validators=[
-        Length(max=255, message="Username must be at most 255 characters.")])
+        Length(max=255, message="Username must be at most 255 characters."), NoControlCharacters()])
     basic_password = PasswordField("Password", validators=[
-        Length(max=1024, message="Password must be at most 1,024 characters.")])
+        Length(max=1024, message="Password must be at most 1,024 characters."),
+        NoControlCharacters()])
     event_types = SelectMultipleField(
         "Events", choices=[SelectChoice(t.type, t.title) for t in catalog.EVENT_TYPES],
         validate_choice=True)

@@ -1,4 +1,5 @@
 """The internal endpoint the host application posts events to: authenticate, validate, record."""
+import codecs
 import hmac
 import json
 import math
@@ -77,14 +78,70 @@ def _read_body():
     return bytes(data)
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object names the same key twice: valid JSON, but which value would count?"""
+
+
+def _unique_keys(pairs):
+    """Return the object of these key/value pairs; raise _DuplicateKey if a key repeats."""
+    document = dict(pairs)
+    if len(document) == len(pairs):
+        return document
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            break
+        seen.add(key)
+    count = sum(other == key for other, _ in pairs)
+    raise _DuplicateKey(f"The body is not valid JSON for this service: the key "
+                        f"{json.dumps(key[:64], ensure_ascii=False)} appears "
+                        f"{'twice' if count == 2 else f'{count} times'} in the same object.")
+
+
+_NOT_UTF8 = "The body must be UTF-8 encoded JSON (RFC 8259)"
+
+
+def _charset_refusal():
+    """Return an error message if Content-Type declares a charset other than UTF-8."""
+    charset = request.mimetype_params.get("charset")
+    if charset is not None and charset.lower() not in ("utf-8", "utf8"):
+        # A body labelled, say, iso-8859-1 that happens to decode as UTF-8 would be misread.
+        return f"{_NOT_UTF8}, but the Content-Type header declares charset={charset[:40]}."
+    return None
+
+
+def _decode(raw):
+    """Return (text, None) for a UTF-8 body, or (None, error message)."""
+    # JSON text starts with ASCII: NULs there, or a UTF-16 BOM, mean UTF-16 or UTF-32, which
+    # json.loads would silently detect and accept.
+    if b"\x00" in raw[:4] or raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return None, f"{_NOT_UTF8}; this body looks like UTF-16 or UTF-32."
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:  # latin-1 bytes, encoded surrogates, cut sequences
+        return None, (f"{_NOT_UTF8}; the byte 0x{raw[error.start]:02X} at offset {error.start} "
+                      f"is not valid UTF-8 ({error.reason}).")
+    # RFC 8259 lets a parser ignore a UTF-8 byte order mark. We do, as json.loads always did, so
+    # a host whose serializer adds one keeps working; the stored envelope never carries it.
+    return text.removeprefix("\ufeff"), None
+
+
 def _parse_body():
     """Return (document, None) for a JSON object body, or (None, error message)."""
-    raw = _read_body()
-    if not raw.strip():
+    error = _charset_refusal()
+    if error:
+        return None, error
+    text, error = _decode(_read_body())
+    if error:
+        return None, error
+    if not text.strip():
         return None, "The body is empty: send a JSON object with organization_id, type and data."
     try:
-        document = json.loads(raw, parse_float=_finite, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError too
+        document = json.loads(text, parse_float=_finite, parse_constant=_reject_constant,
+                              object_pairs_hook=_unique_keys)
+    except _DuplicateKey as error:
+        return None, str(error)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError too
         detail = str(error) if not isinstance(error, RecursionError) else "nested too deeply"
         return None, f"The body is not valid JSON: {detail[:200]}"
     if not isinstance(document, dict):

@@ -103,6 +103,20 @@ class Membership(db.Model):
     organization: Mapped[Organization] = relationship()
 
 
+class UserSession(db.Model):
+    """One sign-in: open until signed out, idle too long or past its absolute lifetime."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class LoginThrottle(db.Model):
     """Failed sign-ins per email address, for a short lockout after repeated failures."""
 
@@ -111,6 +125,7 @@ class LoginThrottle(db.Model):
     email: Mapped[str] = mapped_column(String(254), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class Webhook(db.Model):
@@ -149,24 +164,26 @@ class Webhook(db.Model):
         if password:
             self.basic_password = password
 
+    # Encrypted with the current credentials key; any configured key decrypts (see crypto.py).
     @property
     def signing_secret(self):
-        return crypto.decrypt(current_app.config["SECRET_KEY"], self.secret_encrypted)
+        return crypto.decrypt(crypto.credential_keys(current_app.config), self.secret_encrypted)
 
     @signing_secret.setter
     def signing_secret(self, value):
-        self.secret_encrypted = crypto.encrypt(current_app.config["SECRET_KEY"], value)
+        self.secret_encrypted = crypto.encrypt(crypto.credential_keys(current_app.config), value)
 
     @property
     def basic_password(self):
         if not self.basic_password_encrypted:
             return None
-        return crypto.decrypt(current_app.config["SECRET_KEY"], self.basic_password_encrypted)
+        return crypto.decrypt(crypto.credential_keys(current_app.config),
+                              self.basic_password_encrypted)
 
     @basic_password.setter
     def basic_password(self, value):
         self.basic_password_encrypted = (
-            crypto.encrypt(current_app.config["SECRET_KEY"], value) if value else None
+            crypto.encrypt(crypto.credential_keys(current_app.config), value) if value else None
         )
 
     def subscribes_to(self, event_type):

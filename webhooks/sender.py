@@ -175,7 +175,7 @@ class Sender:
         """Return a network error in plain words."""
         host = urlsplit(url).hostname or url
         if urlguard.is_blocked_error(exc):
-            return urlguard.BLOCKED
+            return str(exc)
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return f"Timed out after {self.connect_timeout:g} s connecting to {host}"
         if isinstance(exc, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError)):

@@ -1,5 +1,5 @@
 """Site-wide pages: the home redirect, the organization page, error pages, security headers."""
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
@@ -27,7 +27,7 @@ def healthz():
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
 
 
-@bp.route("/orgs/<slug>")
+@bp.route("/orgs/<slug:slug>")
 @login_required
 def organization(slug):
     """Show the organization's page with the tabs this user may open."""
@@ -76,6 +76,12 @@ def not_found(error):
 
 @bp.after_app_request
 def security_headers(response):
+    if request.endpoint != "static":
+        # Pages and fragments show payloads, response bodies, headers and secrets: never keep
+        # them in a browser's or a proxy's cache.
+        response.headers.setdefault("Cache-Control", "no-store")
+    if current_app.config["WEBHOOKS_ENV"] == "production" and request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -242,7 +242,7 @@ def test_chunked_body_under_the_limit_is_read(client, acme):
     (b"", "The body is empty"),
     (b"not json", "The body is not valid JSON"),
     (b'{"organization_id": "acme",', "The body is not valid JSON"),
-    (b"\xff\xfe{}", "The body is not valid JSON"),
+    (b"\xff\xfe{}", "The body must be UTF-8 encoded JSON (RFC 8259); this body looks like UTF-16"),
     (b'{"a": NaN}', "The body is not valid JSON"),
     (b'{"a": 1e999}', "The body is not valid JSON"),
     (b"[" * 5000 + b"]" * 5000, "The body is not valid JSON"),
@@ -261,6 +261,146 @@ def test_lone_surrogate_is_422(client, unchanged):
     response = post(client, body)
     assert response.status_code == 422
     assert "Unicode" in response.get_json()["errors"][0]["message"]
+
+
+# -- Dates out of range, repeated keys, bodies that are not UTF-8 ---------------------------
+
+OUT_OF_RANGE = "is out of range: it must convert to a UTC time between years 0001 and 9999; got {!r}."
+NOT_UTF8 = "The body must be UTF-8 encoded JSON (RFC 8259)"
+
+
+def problems(response):
+    return [(e["path"], e["message"]) for e in response.get_json()["errors"]]
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "0001-01-01T13:59:59.999999+14:00",
+                                    "0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-14:00",
+                                    "9999-12-31T23:59:59.999999-00:01", "9999-12-31t10:00:00-23:59"])
+def test_occurred_at_outside_utc_years_1_to_9999_is_422(client, unchanged, moment):
+    response = post(client, event(occurred_at=moment))
+    assert response.status_code == 422
+    assert problems(response) == [("occurred_at", OUT_OF_RANGE.format(moment))]
+
+
+def test_date_time_inside_data_outside_utc_years_1_to_9999_is_422(client, unchanged):
+    signed = copy.deepcopy(catalog.BY_TYPE["signed_document.signed"].example)
+    signed["signed_document"]["signers"][1]["signed_at"] = "9999-12-31T23:59:59-14:00"
+    job = event(data={"job": {**JOB, "created_at": "0001-01-01T00:00:00+14:00"}})
+
+    for body, path, moment in [
+        (job, "data.job.created_at", "0001-01-01T00:00:00+14:00"),
+        (event(type="signed_document.signed", data=signed), "data.signed_document.signers[1].signed_at",
+         "9999-12-31T23:59:59-14:00"),
+    ]:
+        response = post(client, body)
+        assert response.status_code == 422
+        assert problems(response) == [(path, OUT_OF_RANGE.format(moment))]
+
+
+@pytest.mark.parametrize(("moment", "stored"), [
+    ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"),
+    ("0001-01-01T14:00:00+14:00", "0001-01-01T00:00:00.000Z"),
+    ("0001-01-01T00:00:00-14:00", "0001-01-01T14:00:00.000Z"),
+    ("0999-06-01T12:00:00+01:00", "0999-06-01T11:00:00.000Z"),
+    ("9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:59.999Z"),
+    ("9999-12-31T09:59:59-14:00", "9999-12-31T23:59:59.000Z"),
+])
+def test_dates_at_the_edges_of_the_range_are_stored_in_rfc_3339(client, acme, moment, stored):
+    body = event(occurred_at=moment, data={"job": {**JOB, "created_at": moment}})
+    response = post(client, body)
+    assert response.status_code == 202
+    envelope = json.loads(db.session.scalar(db.select(Event.payload)))
+    assert envelope["occurred_at"] == stored
+    assert envelope["data"]["job"]["created_at"] == moment  # data is sent as the host wrote it
+
+
+def test_leap_second_is_422_because_it_has_no_utc_time_in_python(client, unchanged):
+    response = post(client, event(occurred_at="2016-12-31T23:59:60Z"))
+    assert response.status_code == 422
+    assert problems(response) == [("occurred_at", "must be an RFC 3339 date-time with a zone, e.g. "
+                                                  "2026-11-28T10:00:00Z; got '2016-12-31T23:59:60Z'.")]
+
+
+def repeated_key_message(key, times="twice"):
+    return (f'The body is not valid JSON for this service: the key "{key}" appears {times} '
+            "in the same object.")
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ('{"organization_id": "acme", "type": "job.created", "organization_id": "globex", "data": {}}',
+     repeated_key_message("organization_id")),
+    ('{"organization_id": "acme", "organization_id": "acme", "type": "job.created", "data": {}}',
+     repeated_key_message("organization_id")),
+    (json.dumps(event()).replace('"number":', '"number": "J-1", "number":'), repeated_key_message("number")),
+    (json.dumps(event()).replace('"city":', '"city": 1, "city": 2, "city":'),
+     repeated_key_message("city", "3 times")),
+    ('{"organization_id": "acme", "data": {"job": {"x": [{"é": 1, "é": 2}]}}}', repeated_key_message("é")),
+])
+def test_key_repeated_in_one_object_at_any_depth_is_400(client, unchanged, body, message):
+    response = post(client, body.encode())
+    assert response.status_code == 400
+    assert problems(response) == [("", message)]
+
+
+def test_same_key_in_different_objects_is_fine(client, acme):
+    assert post(client, event(id="id")).status_code == 202  # "id" also in data.job and its user
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"])
+def test_utf_16_and_utf_32_bodies_are_400(client, unchanged, encoding):
+    response = post(client, json.dumps(event(), ensure_ascii=False).encode(encoding))
+    assert response.status_code == 400
+    assert problems(response) == [("", f"{NOT_UTF8}; this body looks like UTF-16 or UTF-32.")]
+
+
+@pytest.mark.parametrize(("body", "detail"), [
+    (json.dumps(event(data={"job": {**JOB, "name": "Café"}}), ensure_ascii=False).encode("latin-1"),
+     "the byte 0xE9 at offset {} is not valid UTF-8 (invalid continuation byte)."),
+    (json.dumps(event(data={"job": {**JOB, "name": "\ud800"}}), ensure_ascii=False)
+     .encode("utf-8", "surrogatepass"), "the byte 0xED at offset {} is not valid UTF-8 (invalid continuation byte)."),
+    (json.dumps(event(data={"job": {**JOB, "name": "\xc0\xaf"}}), ensure_ascii=False).encode("latin-1"),
+     "the byte 0xC0 at offset {} is not valid UTF-8 (invalid start byte)."),
+    (b'{"organization_id": "acme\xe2\x82',
+     "the byte 0xE2 at offset {} is not valid UTF-8 (unexpected end of data)."),
+])
+def test_bytes_that_are_not_utf_8_are_400_with_their_offset(client, unchanged, body, detail):
+    offset = next(i for i, byte in enumerate(body) if byte >= 0x80)
+    response = post(client, body)
+    assert response.status_code == 400
+    assert problems(response) == [("", f"{NOT_UTF8}; {detail.format(offset)}")]
+
+
+def test_utf_8_byte_order_mark_is_ignored(client, acme):
+    body = json.dumps(event(data={"job": {**JOB, "name": "Café"}}), ensure_ascii=False)
+    response = post(client, b"\xef\xbb\xbf" + body.encode())
+    assert response.status_code == 202
+    payload = db.session.scalar(db.select(Event.payload))
+    assert not payload.startswith("\ufeff") and json.loads(payload)["data"]["job"]["name"] == "Café"
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=iso-8859-1",
+                                          "application/json; charset=utf-16", "text/plain; charset=ascii"])
+def test_a_charset_other_than_utf_8_is_400_even_for_an_ascii_body(client, unchanged, content_type):
+    response = client.post("/internal/events", data=json.dumps(event()), headers=AUTH,
+                           content_type=content_type)
+    assert response.status_code == 400
+    charset = content_type.partition("charset=")[2]
+    assert problems(response) == [("", f"{NOT_UTF8}, but the Content-Type header declares charset={charset}.")]
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/json; charset=UTF-8",
+                                          "application/json;charset=utf8", "application/json"])
+def test_utf_8_charset_or_none_is_accepted(client, acme, content_type):
+    response = client.post("/internal/events", data=json.dumps(event()), headers=AUTH,
+                           content_type=content_type)
+    assert response.status_code == 202
+
+
+def test_nul_characters_in_data_are_stored_and_sent(client, acme):
+    body = event(data={"job": {**JOB, "name": "Roof\u0000", "extra\u0000": "\u0000"}})
+    response = post(client, body)
+    assert response.status_code == 202
+    assert json.loads(db.session.scalar(db.select(Event.payload)))["data"] == body["data"]
 
 
 @pytest.mark.parametrize(("body", "expected"), [

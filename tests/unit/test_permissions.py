@@ -11,7 +11,7 @@ from webhooks.extensions import db
 from webhooks.models import WEBHOOKS_PERMISSION, Membership, Webhook
 from tests.conftest import PASSWORD
 
-AREA = "/orgs/<slug>/webhooks"
+AREA = "/orgs/<slug:slug>/webhooks"
 # What each POST carries: enough to turn on, delete or rename a webhook if a check were missing.
 ATTACK = {"active": "1", "confirmed": "yes", "name": "Changed", "url": "https://127.0.0.1/x",
           "auth_type": "none", "event_types": "job.created"}

@@ -12,7 +12,7 @@ from . import ID, MAX_ID
 
 logger = logging.getLogger(__name__)
 
-bp = Blueprint("log_history", __name__, url_prefix=f"/orgs/<slug>/webhooks/<{ID}:webhook_id>")
+bp = Blueprint("log_history", __name__, url_prefix=f"/orgs/<slug:slug>/webhooks/<{ID}:webhook_id>")
 
 
 def _wants_fragment():

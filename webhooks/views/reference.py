@@ -9,7 +9,7 @@ from ..access import webhooks_permission_required
 bp = Blueprint("reference", __name__)
 
 
-@bp.route("/orgs/<slug>/webhooks/events")
+@bp.route("/orgs/<slug:slug>/webhooks/events")
 @webhooks_permission_required
 def events(slug):
     """Show every event type grouped by kind: its fields, an example and how to verify it."""

@@ -11,7 +11,7 @@ from ..forms import WebhookForm, url_target_problem
 from ..models import Webhook, utcnow
 from . import ID
 
-bp = Blueprint("webhooks", __name__, url_prefix="/orgs/<slug>/webhooks")
+bp = Blueprint("webhooks", __name__, url_prefix="/orgs/<slug:slug>/webhooks")
 
 PER_PAGE = 25
 MAX_PAGE = 10 ** 9  # far beyond any listing, small enough that the offset fits the database
