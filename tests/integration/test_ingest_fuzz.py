@@ -7,7 +7,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.integration.test_ingest_properties import AUTH, NullQueue, bodies, counts
+from tests.integration.test_ingest_properties import AUTH, bodies, counts, two_orgs_without_a_queue
 from webhooks import catalog
 from webhooks.extensions import db
 from webhooks.models import Event
@@ -171,11 +171,7 @@ RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
 def test_fuzzed_bodies_get_their_4xx_and_never_write_part_of_an_event(app, client, factory):
-    app.extensions["webhooks_queue"] = NullQueue()
-    acme = factory.org("acme")
-    factory.org("globex")
-    factory.webhook(acme, events=catalog.SUBSCRIBABLE)
-    factory.webhook(acme, name="Second", events=catalog.SUBSCRIBABLE)
+    two_orgs_without_a_queue(app, factory)
 
     @settings(max_examples=1000, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow])
