@@ -4,6 +4,7 @@ from functools import wraps
 from flask import abort, g
 from flask_login import current_user, login_required
 
+from . import sessions
 from .extensions import db
 from .models import WEBHOOKS_PERMISSION, Organization, Webhook
 
@@ -15,7 +16,7 @@ def webhooks_permission_required(view):
     @login_required
     def wrapped(slug, **kwargs):
         org = db.session.scalar(db.select(Organization).filter_by(slug=slug))
-        if org is None:
+        if org is None or not sessions.opens(org):  # a host session opens only its organization
             abort(404)
         if not current_user.can(WEBHOOKS_PERMISSION, org):
             abort(403)

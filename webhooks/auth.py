@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from . import sessions
+from . import handoff, provisioning, sessions
 from .extensions import db, htmx, login_manager
 from .models import LoginThrottle, User, utcnow
 from .redirects import local_path_or
@@ -110,6 +110,8 @@ def login():
     """Show the sign-in form and sign the user in."""
     if current_user.is_authenticated:
         return redirect(url_for("web.home"))
+    if not current_app.config["WEBHOOKS_PASSWORD_LOGIN"]:
+        return render_template("auth/from_host.html"), 200 if request.method == "GET" else 403
     form = LoginForm()
     error = None
     if form.validate_on_submit():
@@ -129,6 +131,23 @@ def login():
         error = next(iter(form.errors.values()), [MISSING_FIELDS])[0]
     status = 401 if error else 200
     return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.get("/sign-in/<token>")
+def follow_sign_in_link(token):
+    """Sign in with a single-use link from the host application and land on the tab."""
+    claims = handoff.redeem(token)
+    if claims is None:
+        return render_template("auth/link_expired.html"), 410
+    try:
+        org, user = handoff.provision(claims)
+    except provisioning.Conflict as conflict:
+        db.session.rollback()
+        return render_template("auth/link_expired.html", conflict=str(conflict)), 409
+    embedded = claims["embedded"] or request.headers.get("Sec-Fetch-Dest") == "iframe"
+    sessions.start(user, organization=org, read_only=claims["read_only"],
+                   lifetime=handoff.session_length(claims), embedded=embedded)
+    return redirect(claims["return_to"] or url_for("webhooks.index", slug=org.slug))
 
 
 @bp.post("/logout")

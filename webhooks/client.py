@@ -1,9 +1,12 @@
-"""Send events to the Webhooks service from a host application (needs only `requests`).
+"""Send events to the Webhooks service, and open its tab for your users, from a host
+application (needs only `requests`).
 
-    from webhooks.client import send_event
+    from webhooks.client import send_event, sign_in_url
     result = send_event("https://webhooks.internal", token, "acme", "job.created",
                         {"job": {...}}, id="job-8841-created")
     result.event_id, result.deliveries
+    url = sign_in_url("https://webhooks.example", token, {"id": "acme", "name": "Acme Roofing"},
+                      {"id": "u-17", "email": "ann@acme.test"}, ["Org.webhooks"])
 """
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,6 +53,43 @@ def _errors_of(response):
     return [{"path": "", "message": response.text[:500] or response.reason or "no details"}]
 
 
+def _post(base_url, token, path, body, session, timeout):
+    """POST body as JSON; return the response of a 2xx, raise like send_event otherwise."""
+    http = session or requests
+    try:
+        response = http.post(base_url.rstrip("/") + path, json=body, timeout=timeout,
+                             headers={"Authorization": f"Bearer {token}"})
+    except requests.RequestException as error:
+        raise ServiceUnavailable(None, [{"path": "", "message": str(error)}],
+                                 f"Webhooks could not be reached: {error}") from error
+    if 400 <= response.status_code < 500:
+        raise EventRejected(response.status_code, _errors_of(response))
+    if not 200 <= response.status_code < 300:
+        raise ServiceUnavailable(response.status_code, _errors_of(response))
+    try:
+        response.json()
+    except ValueError:  # not the service answering (a proxy's page, say)
+        raise ServiceUnavailable(response.status_code, _errors_of(response)) from None
+    return response
+
+
+def sign_in_url(base_url, token, organization, user, permissions, read_only=False, return_to=None,
+                expires_in=None, embedded=False, session=None, timeout=DEFAULT_TIMEOUT):
+    """Return a single-use URL (valid 60 s) that signs user in to organization's Webhooks tab.
+
+    organization is {"id": slug, "name": …}; user is {"id": your id, "email": …, "name": …};
+    permissions e.g. ["Org.webhooks"]. Redirect the browser to it, or make it an iframe's src.
+    Raise EventRejected on 4xx (the request is wrong), ServiceUnavailable otherwise.
+    """
+    body = {"organization": organization, "user": user, "permissions": list(permissions),
+            "read_only": read_only, "embedded": embedded}
+    if return_to is not None:
+        body["return_to"] = return_to
+    if expires_in is not None:
+        body["expires_in"] = int(expires_in)
+    return _post(base_url, token, "/internal/sessions", body, session, timeout).json()["url"]
+
+
 def send_event(base_url, token, organization_id, type, data, id=None, occurred_at=None,
                session=None, timeout=DEFAULT_TIMEOUT):
     """Post one event and return Sent; raise EventRejected on 4xx, ServiceUnavailable otherwise.
@@ -62,19 +102,5 @@ def send_event(base_url, token, organization_id, type, data, id=None, occurred_a
         body["id"] = id
     if occurred_at is not None:
         body["occurred_at"] = occurred_at.isoformat() if isinstance(occurred_at, datetime) else occurred_at
-    http = session or requests
-    try:
-        response = http.post(base_url.rstrip("/") + "/internal/events", json=body, timeout=timeout,
-                             headers={"Authorization": f"Bearer {token}"})
-    except requests.RequestException as error:
-        raise ServiceUnavailable(None, [{"path": "", "message": str(error)}],
-                                 f"Webhooks could not be reached: {error}") from error
-    if 400 <= response.status_code < 500:
-        raise EventRejected(response.status_code, _errors_of(response))
-    if response.status_code not in (200, 202):
-        raise ServiceUnavailable(response.status_code, _errors_of(response))
-    try:
-        answer = response.json()
-    except ValueError:  # not the service answering (a proxy's page, say)
-        raise ServiceUnavailable(response.status_code, _errors_of(response)) from None
+    answer = _post(base_url, token, "/internal/events", body, session, timeout).json()
     return Sent(answer.get("event_id"), answer.get("deliveries", 0), bool(answer.get("duplicate")))

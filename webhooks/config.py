@@ -2,6 +2,7 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def _bool(value):
@@ -33,6 +34,17 @@ def _secret_key(instance_path, production):
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _origins(value):
+    """Return the origins of a space- or comma-separated list, each like https://host[:port]."""
+    origins = value.replace(",", " ").split()
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("https", "http") or not parts.netloc or parts.path not in ("", "/"):
+            raise ValueError(f"WEBHOOKS_FRAME_ANCESTORS: {origin!r} is not an origin such as "
+                             "https://app.example.com")
+    return tuple(origin.rstrip("/") for origin in origins)
 
 
 def _keys(name):
@@ -115,6 +127,11 @@ def from_environment(instance_path):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WEBHOOKS_PASSWORD_LOGIN": _bool(os.environ.get("WEBHOOKS_PASSWORD_LOGIN", "1")),
+        "WEBHOOKS_HOST_APP_NAME": os.environ.get("WEBHOOKS_HOST_APP_NAME") or "your application",
+        "WEBHOOKS_HOST_APP_URL": os.environ.get("WEBHOOKS_HOST_APP_URL") or None,
+        # Origins allowed to show the tab in an iframe (space or comma separated).
+        "WEBHOOKS_FRAME_ANCESTORS": _origins(os.environ.get("WEBHOOKS_FRAME_ANCESTORS", "")),
         # Sign-in sessions end after this long without a request, and after this long at most.
         "WEBHOOKS_SESSION_IDLE_MINUTES": _number("WEBHOOKS_SESSION_IDLE_MINUTES", 60),
         "WEBHOOKS_SESSION_HOURS": _number("WEBHOOKS_SESSION_HOURS", 12),

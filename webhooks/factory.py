@@ -1,14 +1,28 @@
 """The application factory: configuration, extensions, blueprints, commands and the queue."""
-from flask import Flask, request
+from flask import Flask, request, session
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Mark the session cookie Secure whenever the request came over https."""
+    """Mark the session cookie Secure whenever the request came over https; in the host's iframe,
+    make it a partitioned third-party cookie (SameSite=None, Secure, Partitioned), the kind
+    current browsers keep for a frame of another site."""
 
     def get_cookie_secure(self, app):
-        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure or _embedded()
+
+    def get_cookie_samesite(self, app):
+        return "None" if _embedded() else super().get_cookie_samesite(app)
+
+    def get_cookie_partitioned(self, app):
+        return _embedded() or super().get_cookie_partitioned(app)
+
+
+def _embedded():
+    from . import sessions
+
+    return bool(session.get(sessions.EMBEDDED))
 
 
 def create_app(test_config=None):
@@ -40,10 +54,10 @@ def create_app(test_config=None):
     csrf.init_app(app)
     htmx.init_app(app)
 
-    from . import auth, cli, ingest, queue, web
-    from .views import SlugConverter, log_history, reference, webhooks as webhook_views
+    from . import auth, cli, host_api, ingest, queue, web
+    from .views import HostUserIdConverter, SlugConverter, log_history, reference, webhooks as webhook_views
 
-    app.url_map.converters["slug"] = SlugConverter
+    app.url_map.converters.update(slug=SlugConverter, host_user=HostUserIdConverter)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(web.bp)
@@ -51,7 +65,9 @@ def create_app(test_config=None):
     app.register_blueprint(log_history.bp)
     app.register_blueprint(reference.bp)
     app.register_blueprint(ingest.bp)
+    app.register_blueprint(host_api.bp)
     csrf.exempt(ingest.bp)
+    csrf.exempt(host_api.bp)
     cli.init_app(app)
     queue.init_app(app)
     return app

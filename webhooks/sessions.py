@@ -7,15 +7,17 @@ idle too long and not past its absolute lifetime.
 """
 import hashlib
 import secrets
+from collections import namedtuple
 from datetime import timedelta
 
-from flask import current_app, session
+from flask import current_app, g, session
 from flask_login import login_user, logout_user
 
 from .extensions import db
 from .models import User, UserSession, utcnow
 
 TOKEN = "sid"  # the key of the session token in Flask's cookie
+EMBEDDED = "embedded"  # set in the cookie of a session that lives in the host's iframe
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
 KEEP_ENDED = timedelta(days=1)  # ended or expired rows of a user go at their next sign-in
 
@@ -32,17 +34,45 @@ def absolute_limit():
     return timedelta(hours=current_app.config["WEBHOOKS_SESSION_HOURS"])
 
 
-def start(user):
-    """Sign user in with a new server-side session (and a new cookie and CSRF token)."""
+def start(user, organization=None, read_only=False, lifetime=None, embedded=False):
+    """Sign user in with a new server-side session (and a new cookie and CSRF token).
+
+    A session from the host's sign-in link names its organization (it opens no other), may be
+    read-only, has the lifetime the host chose and, in the host's iframe, an embeddable cookie.
+    """
     now = utcnow()
     _forget_old(user.id, now)
     token = secrets.token_urlsafe(32)
-    db.session.add(UserSession(token_hash=_hash(token), user_id=user.id, created_at=now,
-                               last_seen_at=now, expires_at=now + absolute_limit()))
+    db.session.add(UserSession(
+        token_hash=_hash(token), user_id=user.id, created_at=now, last_seen_at=now,
+        expires_at=now + (lifetime or absolute_limit()), read_only=read_only,
+        organization_id=organization.id if organization is not None else None))
     db.session.commit()
     session.clear()  # nothing from before sign-in carries over: no fixation, no old CSRF token
     session[TOKEN] = token
+    if embedded:
+        session[EMBEDDED] = True
     login_user(user)
+
+
+# What a request needs to know of its session, read once by the user loader.
+Current = namedtuple("Current", "id organization_id read_only")
+
+
+def current():
+    """Return this request's open session as a Current (once Flask-Login loaded the user), or None."""
+    return g.get("user_session")
+
+
+def is_read_only():
+    record = current()
+    return record is not None and record.read_only
+
+
+def opens(org):
+    """Return whether this request's session may open org (a host session opens only its own)."""
+    record = current()
+    return record is None or record.organization_id in (None, org.id)
 
 
 def user_of(user_id):
@@ -60,6 +90,7 @@ def user_of(user_id):
     now = utcnow()
     if record.ended_at is not None or now >= record.expires_at or now - record.last_seen_at >= idle_limit():
         return None
+    g.user_session = Current(record.id, record.organization_id, record.read_only)
     if now - record.last_seen_at >= TOUCH_EVERY:
         db.session.execute(db.update(UserSession).where(UserSession.id == record.id)
                            .values(last_seen_at=now))

@@ -1,8 +1,9 @@
 """Site-wide pages: the home redirect, the organization page, error pages, security headers."""
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
+from . import sessions
 from .extensions import db, htmx
 from .models import WEBHOOKS_PERMISSION, Membership, Organization
 
@@ -32,7 +33,7 @@ def healthz():
 def organization(slug):
     """Show the organization's page with the tabs this user may open."""
     org = db.session.scalar(db.select(Organization).filter_by(slug=slug))
-    if org is None or current_user.membership_in(org) is None:
+    if org is None or current_user.membership_in(org) is None or not sessions.opens(org):
         return render_template("errors/404.html"), 404
     if current_user.can(WEBHOOKS_PERMISSION, org):
         return redirect(url_for("webhooks.index", slug=slug))
@@ -41,16 +42,21 @@ def organization(slug):
 
 @bp.app_context_processor
 def navigation():
-    """Give every template the user's organizations and which of them show the Webhooks tab."""
+    """Give every template the user's organizations (which of them show the Webhooks tab), the
+    session's kind (read-only, embedded in the host's page) and the host application's name."""
+    host = {"host_app_name": current_app.config["WEBHOOKS_HOST_APP_NAME"],
+            "host_app_url": current_app.config["WEBHOOKS_HOST_APP_URL"]}
     if not current_user.is_authenticated:
-        return {"nav_orgs": []}
+        return {"nav_orgs": [], "read_only": False, "embedded": False, **host}
     memberships = db.session.scalars(
         db.select(Membership).filter_by(user_id=current_user.id).order_by(Membership.id)
     ).all()
     return {
-        "nav_orgs": [
-            (m.organization, WEBHOOKS_PERMISSION in (m.permissions or [])) for m in memberships
-        ]
+        "nav_orgs": [(m.organization, WEBHOOKS_PERMISSION in (m.permissions or []))
+                     for m in memberships if sessions.opens(m.organization)],
+        "read_only": sessions.is_read_only(),
+        "embedded": bool(session.get(sessions.EMBEDDED)),
+        **host,
     }
 
 
@@ -64,7 +70,7 @@ def csrf_failed(error):
 
 @bp.app_errorhandler(403)
 def forbidden(error):
-    return render_template("errors/403.html"), 403
+    return render_template("errors/403.html", read_only_refusal=error.description == READ_ONLY), 403
 
 
 @bp.app_errorhandler(404)
@@ -83,11 +89,31 @@ def security_headers(response):
     if current_app.config["WEBHOOKS_ENV"] == "production" and request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    ancestors = " ".join(current_app.config["WEBHOOKS_FRAME_ANCESTORS"]) or "'none'"
+    if ancestors == "'none'":
+        # X-Frame-Options cannot name origins: with allowed ancestors, the CSP alone decides.
+        response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        f"frame-ancestors {ancestors}; base-uri 'self'; form-action 'self'",
     )
     return response
+
+
+READ_ONLY = "This session is read-only."
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Pages that exist only to change something: refused to read-only sessions even by GET.
+CHANGE_PAGES = {"webhooks.new", "webhooks.delete"}
+STILL_ALLOWED = {"auth.logout", "auth.logout_everywhere"}
+INTERNAL = {"ingest", "host_api"}  # the host's server calls, never a browser session
+
+
+@bp.before_app_request
+def refuse_changes_in_read_only_sessions():
+    """A read-only session sees everything and changes nothing, whatever the request."""
+    changes = request.method not in SAFE_METHODS or request.endpoint in CHANGE_PAGES
+    if (changes and request.endpoint not in STILL_ALLOWED and request.blueprint not in INTERNAL
+            and current_user.is_authenticated and sessions.is_read_only()):
+        abort(403, READ_ONLY)

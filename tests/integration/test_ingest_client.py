@@ -6,7 +6,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from webhooks import catalog
-from webhooks.client import EventRejected, ServiceUnavailable, Sent, send_event
+from webhooks.client import EventRejected, ServiceUnavailable, Sent, send_event, sign_in_url
 
 TOKEN = "test-internal-token"
 JOB = catalog.BY_TYPE["job.created"].example
@@ -64,3 +64,23 @@ def test_the_client_module_does_not_need_flask():
     code = "import sys, webhooks.client; print('flask' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_sign_in_url_returns_a_link_that_signs_the_user_in(base_url):
+    import requests
+
+    url = sign_in_url(base_url, TOKEN, {"id": "acme", "name": "Acme Roofing"},
+                      {"id": "u-17", "email": "ann@acme.test"}, ["Org.webhooks"], read_only=True,
+                      expires_in=3600)
+    assert url.startswith(base_url + "/sign-in/")
+    browser = requests.Session()
+    landed = browser.get(url, timeout=5)
+    assert landed.status_code == 200 and landed.url == base_url + "/orgs/acme/webhooks/"
+    assert "Read-only access" in landed.text
+
+
+def test_sign_in_url_raises_with_the_servers_error_list(base_url):
+    with pytest.raises(EventRejected) as caught:
+        sign_in_url(base_url, TOKEN, {"id": "acme"}, {"id": "u-17", "email": "ann@acme.test"}, [])
+    assert caught.value.status == 422
+    assert [e["path"] for e in caught.value.errors] == ["organization.name"]

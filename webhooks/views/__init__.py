@@ -12,3 +12,9 @@ class SlugConverter(BaseConverter):
     else (a NUL above all, which PostgreSQL refuses in a query) does not match: 404."""
 
     regex = r"[!-.0-~]{1,64}"
+
+
+class HostUserIdConverter(BaseConverter):
+    """The host application's id of a person in a path: 1-255 printable ASCII characters."""
+
+    regex = r"[!-.0-~]{1,255}"
