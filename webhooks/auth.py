@@ -162,8 +162,8 @@ def logout():
 @login_required
 def logout_everywhere():
     """End every session of the user, in every browser and device, this one included."""
-    ended = sessions.end_all(current_user.id)
-    sessions.end_current()
+    ended = sessions.end_all(current_user.id)  # this one included
+    sessions.forget_cookie()
     others = ended - 1
     flash("You have been signed out everywhere"
           + (f" ({others} other session{'s' if others != 1 else ''} ended)." if others > 0 else "."),

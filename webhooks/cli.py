@@ -12,14 +12,13 @@ from .extensions import db
 from .keys import keys
 from .models import WEBHOOKS_PERMISSION, Membership, Organization, User
 from .text import control_character_in
-from .views import SlugConverter
 
 KNOWN_PERMISSIONS = (WEBHOOKS_PERMISSION,)
 
 
 def create_organization(slug, name):
     """Create and return an organization; raise click.UsageError if the slug is taken or unusable."""
-    if not re.fullmatch(SlugConverter.regex, slug):
+    if not re.fullmatch(Organization.SLUG_PATTERN, slug):
         raise click.UsageError("The slug must be 1-64 printable ASCII characters, without / or spaces.")
     if db.session.scalar(db.select(Organization).filter_by(slug=slug)):
         raise click.UsageError(f"Organization {slug!r} already exists.")

@@ -1,5 +1,5 @@
 """The application factory: configuration, extensions, blueprints, commands and the queue."""
-from flask import Flask, request, session
+from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -20,9 +20,9 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def _embedded():
-    from . import sessions
+    from . import sessions  # as in create_app: the app's modules are imported when used
 
-    return bool(session.get(sessions.EMBEDDED))
+    return sessions.is_embedded()
 
 
 def create_app(test_config=None):
@@ -36,8 +36,9 @@ def create_app(test_config=None):
         app.config.from_mapping(test_config)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS",
                           config.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
-    if config.csrf_keys(app.config) and "WTF_CSRF_SECRET_KEY" not in app.config:
-        app.config["WTF_CSRF_SECRET_KEY"] = config.csrf_keys(app.config)
+    csrf_keys = config.csrf_keys(app.config)
+    if csrf_keys and "WTF_CSRF_SECRET_KEY" not in app.config:
+        app.config["WTF_CSRF_SECRET_KEY"] = csrf_keys
     # A form token lives in the session (new at each sign-in) and no longer than it can.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", int(app.config["WEBHOOKS_SESSION_HOURS"] * 3600))
 

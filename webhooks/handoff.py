@@ -5,21 +5,19 @@ following the link within LINK_SECONDS provisions them just in time and opens a 
 link's token is random; only its hash is stored, and one conditional UPDATE marks it used, so
 it works once even if followed twice at the same moment.
 """
-import hashlib
-import secrets
 from datetime import timedelta
 
 from jsonschema import Draft202012Validator
 
 from . import catalog, provisioning
 from .extensions import db
-from .models import WEBHOOKS_PERMISSION, SignInLink, utcnow
+from .ids import new_token, token_hash
+from .models import WEBHOOKS_PERMISSION, Organization, SignInLink, utcnow
 from .text import control_character_in
 
 LINK_SECONDS = 60
 MIN_SESSION, DEFAULT_SESSION, MAX_SESSION = 3600, 12 * 3600, 7 * 24 * 3600
 KNOWN_PERMISSIONS = [WEBHOOKS_PERMISSION]
-PRINTABLE = "^[!-~]{1,%d}$"
 NO_CONTROL = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 
 REQUEST_SCHEMA = {
@@ -29,7 +27,7 @@ REQUEST_SCHEMA = {
         "organization": {
             "type": "object",
             "properties": {
-                "id": {"type": "string", "pattern": PRINTABLE % 64,
+                "id": {"type": "string", "pattern": f"^{Organization.SLUG_PATTERN}$",
                        "description": "The organization's slug (as in events' organization_id)."},
                 "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": NO_CONTROL},
             },
@@ -38,7 +36,7 @@ REQUEST_SCHEMA = {
         "user": {
             "type": "object",
             "properties": {
-                "id": {"type": "string", "pattern": PRINTABLE % 255,
+                "id": {"type": "string", "pattern": "^[!-~]{1,255}$",
                        "description": "The host application's id of this person."},
                 "email": {"type": "string", "format": "email", "maxLength": 254, "pattern": NO_CONTROL},
                 "name": {"type": "string", "maxLength": 200, "pattern": NO_CONTROL},
@@ -81,13 +79,9 @@ def _under_tab(path, slug):
             and not control_character_in(path))
 
 
-def _hash(token):
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def create(document):
     """Store a link for a valid request; return (token, expires_at)."""
-    token, now = secrets.token_urlsafe(32), utcnow()
+    (token, hashed), now = new_token(), utcnow()
     claims = {
         "organization": document["organization"],
         "user": document["user"],
@@ -99,7 +93,7 @@ def create(document):
     }
     expires_at = now + timedelta(seconds=LINK_SECONDS)
     db.session.execute(db.delete(SignInLink).where(SignInLink.expires_at < now - timedelta(days=1)))
-    db.session.add(SignInLink(token_hash=_hash(token), claims=claims, created_at=now,
+    db.session.add(SignInLink(token_hash=hashed, claims=claims, created_at=now,
                               expires_at=expires_at))
     db.session.commit()
     return token, expires_at
@@ -109,16 +103,16 @@ def redeem(token):
     """Use a link once: return its claims, or None if it is unknown, used or expired."""
     if not isinstance(token, str) or len(token) > 100:
         return None
-    now = utcnow()
+    now, hashed = utcnow(), token_hash(token)
     used = db.session.execute(
         db.update(SignInLink)
-        .where(SignInLink.token_hash == _hash(token), SignInLink.used_at.is_(None),
+        .where(SignInLink.token_hash == hashed, SignInLink.used_at.is_(None),
                SignInLink.expires_at > now)
         .values(used_at=now)).rowcount
     if not used:
         db.session.rollback()
         return None
-    claims = db.session.scalar(db.select(SignInLink.claims).filter_by(token_hash=_hash(token)))
+    claims = db.session.scalar(db.select(SignInLink.claims).filter_by(token_hash=hashed))
     db.session.commit()
     return claims
 

@@ -2,6 +2,8 @@
 
 Same bearer token, body rules and error shape as ingest (see internal_api.py).
 """
+from functools import partial
+
 from flask import Blueprint, url_for
 from jsonschema import Draft202012Validator
 
@@ -27,19 +29,22 @@ MEMBER_SCHEMA = {
     },
     "required": ["email", "permissions"], "additionalProperties": False,
 }
-_ORGANIZATION = Draft202012Validator(ORGANIZATION_SCHEMA, format_checker=catalog.FORMAT_CHECKER)
-_MEMBER = Draft202012Validator(MEMBER_SCHEMA, format_checker=catalog.FORMAT_CHECKER)
+_ORGANIZATION = partial(catalog.errors_of, Draft202012Validator(
+    ORGANIZATION_SCHEMA, format_checker=catalog.FORMAT_CHECKER))
+_MEMBER = partial(catalog.errors_of, Draft202012Validator(
+    MEMBER_SCHEMA, format_checker=catalog.FORMAT_CHECKER))
 
 
-def _valid_body(validator, fields, extra=None):
-    """Return (document, None), or (None, the error answer): 401, 400 or 422 with every problem."""
+def _valid_body(problems_of, fields):
+    """Return (document, None), or (None, the error answer): 401, 400 or 422 with every problem
+    problems_of(document) lists."""
     refused = refusal()
     if refused:
         return None, refused
     document, error = parse_object(fields)
     if error:
         return None, problem(400, error)
-    errors = catalog.errors_of(validator, document) if validator else extra(document)
+    errors = problems_of(document)
     if errors:
         return None, ({"errors": errors}, 422)
     return document, None
@@ -57,7 +62,7 @@ def _organization(slug):
 @bp.post("/sessions")
 def create_sign_in_link():
     """Answer 201 with a single-use sign-in URL, valid for 60 seconds, for one of the host's users."""
-    document, refused = _valid_body(None, "organization, user and permissions", handoff.problems)
+    document, refused = _valid_body(handoff.problems, "organization, user and permissions")
     if refused:
         return refused
     token, expires_at = handoff.create(document)

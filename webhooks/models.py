@@ -54,6 +54,8 @@ class UTCDateTime(db.TypeDecorator):
 
 class Organization(db.Model):
     __tablename__ = "organizations"
+    # 1-64 printable ASCII characters without "/": the slug appears as one segment of URLs.
+    SLUG_PATTERN = r"[!-.0-~]{1,64}"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)

@@ -4,7 +4,8 @@ Used just in time when a sign-in link is followed, and by the host's provisionin
 caller commits.
 """
 from .extensions import db
-from .models import Membership, Organization, User, UserSession, utcnow
+from .models import Membership, Organization, User, UserSession
+from .sessions import end_where
 
 
 class Conflict(Exception):
@@ -65,16 +66,10 @@ def remove_member(org, host_user_id):
         return False
     removed = db.session.execute(db.delete(Membership).filter_by(
         user_id=user.id, organization_id=org.id)).rowcount
-    _end_sessions(UserSession.organization_id == org.id, UserSession.user_id == user.id)
+    end_where(UserSession.organization_id == org.id, UserSession.user_id == user.id)
     return bool(removed)
 
 
 def expire_sessions(org):
     """End every session opened for org; return how many were open."""
-    return _end_sessions(UserSession.organization_id == org.id)
-
-
-def _end_sessions(*conditions):
-    return db.session.execute(db.update(UserSession)
-                              .where(*conditions, UserSession.ended_at.is_(None))
-                              .values(ended_at=utcnow())).rowcount
+    return end_where(UserSession.organization_id == org.id)

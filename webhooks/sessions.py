@@ -5,8 +5,6 @@ keep working. Here each sign-in writes a row; the cookie carries a random token 
 names the row; Flask-Login's user loader accepts the cookie only while the row is open, not
 idle too long and not past its absolute lifetime.
 """
-import hashlib
-import secrets
 from collections import namedtuple
 from datetime import timedelta
 
@@ -14,16 +12,13 @@ from flask import current_app, g, session
 from flask_login import login_user, logout_user
 
 from .extensions import db
+from .ids import new_token, token_hash
 from .models import User, UserSession, utcnow
 
 TOKEN = "sid"  # the key of the session token in Flask's cookie
 EMBEDDED = "embedded"  # set in the cookie of a session that lives in the host's iframe
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
 KEEP_ENDED = timedelta(days=1)  # ended or expired rows of a user go at their next sign-in
-
-
-def _hash(token):
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def idle_limit():
@@ -42,9 +37,9 @@ def start(user, organization=None, read_only=False, lifetime=None, embedded=Fals
     """
     now = utcnow()
     _forget_old(user.id, now)
-    token = secrets.token_urlsafe(32)
+    token, hashed = new_token()
     db.session.add(UserSession(
-        token_hash=_hash(token), user_id=user.id, created_at=now, last_seen_at=now,
+        token_hash=hashed, user_id=user.id, created_at=now, last_seen_at=now,
         expires_at=now + (lifetime or absolute_limit()), read_only=read_only,
         organization_id=organization.id if organization is not None else None))
     db.session.commit()
@@ -62,6 +57,11 @@ Current = namedtuple("Current", "id organization_id read_only")
 def current():
     """Return this request's open session as a Current (once Flask-Login loaded the user), or None."""
     return g.get("user_session")
+
+
+def is_embedded():
+    """Return whether this browser session lives in the host application's iframe."""
+    return bool(session.get(EMBEDDED))
 
 
 def is_read_only():
@@ -82,7 +82,7 @@ def user_of(user_id):
         return None
     found = db.session.execute(
         db.select(UserSession, User).join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == _hash(token), UserSession.user_id == user_id)
+        .where(UserSession.token_hash == token_hash(token), UserSession.user_id == user_id)
     ).first()
     if found is None:
         return None
@@ -102,22 +102,29 @@ def end_current():
     """Sign out: end this session on the server and empty the cookie."""
     token = session.get(TOKEN)
     if isinstance(token, str):
-        _end(UserSession.token_hash == _hash(token))
+        end_where(UserSession.token_hash == token_hash(token))
+        db.session.commit()
+    forget_cookie()
+
+
+def forget_cookie():
+    """Sign this browser out without touching the server side (already ended)."""
     logout_user()
     session.clear()
 
 
 def end_all(user_id):
     """End every open session of a user (sign out everywhere, a new password); return how many."""
-    return _end(UserSession.user_id == user_id)
-
-
-def _end(condition):
-    ended = db.session.execute(db.update(UserSession)
-                               .where(condition, UserSession.ended_at.is_(None))
-                               .values(ended_at=utcnow())).rowcount
+    ended = end_where(UserSession.user_id == user_id)
     db.session.commit()
     return ended
+
+
+def end_where(*conditions):
+    """End the open sessions matching conditions; return how many. The caller commits."""
+    return db.session.execute(db.update(UserSession)
+                              .where(*conditions, UserSession.ended_at.is_(None))
+                              .values(ended_at=utcnow())).rowcount
 
 
 def _forget_old(user_id, now):

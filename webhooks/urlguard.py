@@ -229,8 +229,6 @@ class PublicOnlyAdapter(IPFilterAdapter):
         try:
             host_params, pool_kwargs = super().build_connection_pool_key_attributes(
                 request, verify, cert)
-        except BlockedAddress:
-            raise
         except InvalidIPAddress as exc:
             address = str(exc.args[0]) if exc.args else "?"
             raise BlockedAddress(host, address, address_problem(address) or RESERVED) from exc

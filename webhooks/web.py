@@ -1,10 +1,11 @@
 """Site-wide pages: the home redirect, the organization page, error pages, security headers."""
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
 from . import sessions
 from .extensions import db, htmx
+from .internal_api import problem
 from .models import WEBHOOKS_PERMISSION, Membership, Organization
 
 bp = Blueprint("web", __name__)
@@ -55,7 +56,7 @@ def navigation():
         "nav_orgs": [(m.organization, WEBHOOKS_PERMISSION in (m.permissions or []))
                      for m in memberships if sessions.opens(m.organization)],
         "read_only": sessions.is_read_only(),
-        "embedded": bool(session.get(sessions.EMBEDDED)),
+        "embedded": sessions.is_embedded(),
         **host,
     }
 
@@ -76,7 +77,7 @@ def forbidden(error):
 @bp.app_errorhandler(404)
 def not_found(error):
     if request.path.startswith("/internal/"):
-        return {"errors": [{"path": "", "message": "Not found."}]}, 404
+        return problem(404, "Not found.")
     return render_template("errors/404.html"), 404
 
 

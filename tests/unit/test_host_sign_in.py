@@ -140,6 +140,7 @@ def test_return_to_lands_on_a_page_of_the_tab(app):
 @pytest.mark.parametrize("body, path", [
     ({"organization": {"id": "acme"}}, "organization.name"),
     ({"organization": {"id": "a b", "name": "A"}}, "organization.id"),
+    ({"organization": {"id": "a/b", "name": "A"}}, "organization.id"),  # not one URL segment
     ({"user": {"id": "u-1"}}, "user.email"),
     ({"user": {"id": "u-1", "email": "not-an-email"}}, "user.email"),
     ({"user": {"id": "u-1", "email": "a@b.example", "name": "A\x00"}}, "user.name"),

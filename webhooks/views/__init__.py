@@ -1,6 +1,8 @@
 """Browser views, one blueprint per module."""
 from werkzeug.routing import BaseConverter
 
+from ..models import Organization
+
 # Ids are 64-bit columns: a larger number in a URL does not match the route (404) instead of
 # overflowing the database driver.
 MAX_ID = 2 ** 63 - 1
@@ -8,10 +10,10 @@ ID = f"int(max={MAX_ID})"
 
 
 class SlugConverter(BaseConverter):
-    """An organization's slug as ingest accepts it: 1-64 printable ASCII characters. Anything
-    else (a NUL above all, which PostgreSQL refuses in a query) does not match: 404."""
+    """An organization's slug. Anything else (a NUL above all, which PostgreSQL refuses in a
+    query) does not match: 404."""
 
-    regex = r"[!-.0-~]{1,64}"
+    regex = Organization.SLUG_PATTERN
 
 
 class HostUserIdConverter(BaseConverter):
