@@ -324,6 +324,12 @@ _VALIDATORS = {
 }
 
 
+def sendable(event_type, webhook_active):
+    """Return whether an event of this type may go to a webhook: a deactivated one gets only
+    the test event (webhook.ping)."""
+    return webhook_active or event_type == PING.type
+
+
 def by_kind():
     """Return [(kind, [EventType, …]), …] in catalog order, for forms and the reference page."""
     return [(kind, [t for t in EVENT_TYPES if t.kind == kind]) for kind in KINDS]

@@ -19,7 +19,6 @@ from .extensions import db
 from .models import Attempt, Delivery, Event, UTCDateTime, Webhook, utcnow
 from .signing import masked, request_headers
 
-PING_TYPE = catalog.PING.type
 DEACTIVATED = "Webhook was deactivated"
 DELETED = "Webhook was deleted"
 
@@ -101,7 +100,7 @@ class Claim:
     def trigger(self):
         if self.manual:
             return Attempt.MANUAL
-        return Attempt.PING if self.event_type == PING_TYPE else Attempt.AUTOMATIC
+        return Attempt.PING if self.event_type == catalog.PING.type else Attempt.AUTOMATIC
 
 
 # --- Choosing fairly -----------------------------------------------------------------------------
@@ -400,7 +399,7 @@ def _decrypt(ciphertext):
 def _refusal(deleted_at, is_active, event_type):
     if deleted_at is not None:
         return DELETED
-    if not is_active and event_type != PING_TYPE:
+    if not catalog.sendable(event_type, is_active):
         return DEACTIVATED
     return None
 
@@ -582,8 +581,7 @@ def due_deliveries(now, horizon=0.0, limit=500):
     rows = db.session.execute(
         db.select(Delivery.id, Delivery.next_attempt_at, Delivery.attempt_count)
         .where(Delivery.state == Delivery.PENDING,
-               Delivery.next_attempt_at <= now + timedelta(seconds=horizon),
-               db.or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
+               Delivery.next_attempt_at <= now + timedelta(seconds=horizon), _unheld(now))
         .order_by(Delivery.next_attempt_at).limit(limit)
     ).all()
     return [tuple(row) for row in rows]
@@ -594,8 +592,7 @@ def requested_resends(now, older_than=0.0, limit=500):
     return list(db.session.scalars(
         db.select(Delivery.id)
         .where(Delivery.manual_requested_at.is_not(None),
-               Delivery.manual_requested_at <= now - timedelta(seconds=older_than),
-               db.or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
+               Delivery.manual_requested_at <= now - timedelta(seconds=older_than), _unheld(now))
         .order_by(Delivery.manual_requested_at).limit(limit)
     ))
 

@@ -13,8 +13,6 @@ from .models import Delivery, Event, Organization, Webhook, utcnow
 
 log = logging.getLogger(__name__)
 
-PING_TYPE = catalog.PING.type
-
 # What ingest answers: the event's public id (None when nothing could be stored), how many
 # deliveries it has, and whether it repeats an event already recorded under the host's id.
 Recorded = namedtuple("Recorded", "event_id deliveries duplicate")
@@ -167,7 +165,7 @@ def record(org_slug, event_type, data, host_event_id=None, occurred_at=None):
 def send_ping(webhook):
     """Create, commit and dispatch a webhook.ping delivery to this one webhook."""
     data = {"webhook_id": webhook.id, "message": "Test event from Webhooks."}
-    event = build_event(webhook.organization, PING_TYPE, data)
+    event = build_event(webhook.organization, catalog.PING.type, data)
     delivery = new_delivery(event, webhook)
     db.session.add_all([event, delivery])
     db.session.commit()

@@ -23,7 +23,7 @@ RESEND_NEEDS_ACTIVE = "Turn the webhook on to resend this event."
 
 def resend_refusal(webhook, delivery):
     """Return why delivery cannot be resent now, or None: a deactivated webhook gets pings only."""
-    if not webhook.is_active and delivery.event_type != catalog.PING.type:
+    if not catalog.sendable(delivery.event_type, webhook.is_active):
         return RESEND_NEEDS_ACTIVE
     return None
 
@@ -122,7 +122,7 @@ def response_of(delivery, now=None):
         return Response(text, "bad", "✕", d.last_error or "Failed")
     if d.state == Delivery.CANCELLED:
         return Response("Cancelled", "", "⊘", d.cancel_reason or "Cancelled")
-    if d.lease_until is not None and d.lease_until > now:
+    if d.is_leased(now):
         return Response(f"{code}Sending…", "info", "↗",
                         f"Attempt {d.attempt_count + 1} is on its way to the endpoint now.")
     if d.next_attempt_at is not None and d.next_attempt_at <= now:
@@ -163,8 +163,7 @@ class LogRow:
             return None
         d = self.delivery
         now = now or utcnow()
-        running = d.lease_until is not None and d.lease_until > now
-        if d.manual_requested_at is not None or running:
+        if d.manual_requested_at is not None or d.is_leased(now):
             return FAST_POLL_SECONDS
         if d.next_attempt_at is not None and d.next_attempt_at < now - SOON:
             return WAITING_POLL_SECONDS  # waiting its turn behind a slowed-down endpoint

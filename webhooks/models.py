@@ -287,6 +287,10 @@ class Delivery(db.Model):
     def is_final(self):
         return self.state != self.PENDING
 
+    def is_leased(self, now):
+        """Return whether a worker holds this delivery's lease (its attempt is in flight)."""
+        return self.lease_until is not None and self.lease_until > now
+
 
 class Attempt(db.Model):
     """One HTTP request to the endpoint and what came back, exactly as it happened."""

@@ -13,7 +13,7 @@ from standardwebhooks import Webhook as StandardWebhook
 from tests.conftest import REDIS_TEST_URL
 from tests.support.receiver import Receiver, Reply, make_ca
 from tests.support.workers import Processes, wait_until
-from webhooks import events, urlguard
+from webhooks import catalog, events, urlguard
 from webhooks.claims import cancel_pending
 from webhooks.extensions import db
 from webhooks.models import Attempt, Delivery, Webhook, utcnow
@@ -244,8 +244,8 @@ def test_a_test_event_reaches_a_deactivated_webhook_but_not_a_deleted_one(org, f
     inactive = factory.webhook(org, url=receiver.url, active=False)
     deleted = factory.webhook(org, url=receiver.url, active=False, deleted_at=utcnow())
 
-    ping_id = raise_event(org, inactive, events.PING_TYPE)
-    lost_id = raise_event(org, deleted, events.PING_TYPE)
+    ping_id = raise_event(org, inactive, catalog.PING.type)
+    lost_id = raise_event(org, deleted, catalog.PING.type)
 
     wait_for_state(ping_id, Delivery.SUCCEEDED)
     assert [a.trigger for a in attempts_of(ping_id)] == ["ping"]
