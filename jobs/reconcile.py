@@ -7,10 +7,9 @@ from webhooks import claims
 from webhooks.config import setting
 from webhooks.extensions import db
 from webhooks.models import utcnow
-from webhooks.queue import (DELIVER, DELIVER_MANUAL, JOB_TIMEOUT, QUEUE_NAME, delivery_job_id,
-                            due_time)
+from webhooks.queue import DELIVER, DELIVER_MANUAL, JOB_TIMEOUT, QUEUE_NAME, delivery_job_id
 
-from .delivery import redis_connection, scheduler
+from .delivery import redis_connection, schedule, scheduler
 
 RECONCILER_ID = "webhooks-reconciler"
 RECONCILE = "jobs.reconcile.reconcile"
@@ -43,9 +42,7 @@ def reconcile():
             live_now = live_now or live
             first_due = first_due or (delivery_id, job_id)
         elif not live:
-            scheduler(connection).enqueue_at(due_time(at), DELIVER, delivery_id, job_id=job_id,
-                                             queue_name=QUEUE_NAME, job_result_ttl=0,
-                                             timeout=JOB_TIMEOUT)
+            schedule(delivery_id, at, job_id, connection)
             scheduled += 1
     enqueued = 0
     if first_due is not None and not live_now:  # else a wake-up is already on its way
