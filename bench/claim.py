@@ -89,11 +89,11 @@ def time_claims(rounds, quiet_id):
 
 def plan():
     """Return the plan lines of the claim's look-up of waiting webhooks that name an index."""
-    from webhooks import claims
+    from webhooks import fairness
     from webhooks.extensions import db
     from webhooks.models import utcnow
 
-    query = claims.waiting_webhooks_query().params(now=utcnow(), owner="")
+    query = fairness.waiting_webhooks_query().params(now=utcnow(), owner="")
     sql = str(query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
     prefix = "EXPLAIN " if db.engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
     rows = db.session.execute(db.text(prefix + sql)).all()

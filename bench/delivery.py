@@ -152,19 +152,16 @@ def create_deliveries(app, org_id, webhook_id, count, data):
     """Store count events with one pending delivery each (what ingest would have committed)."""
     from webhooks import events
     from webhooks.extensions import db
-    from webhooks.models import Delivery, Event, Organization, Webhook
+    from webhooks.models import Delivery, Event, Organization
 
     with app.app_context():
-        org, webhook = db.session.get(Organization, org_id), db.session.get(Webhook, webhook_id)
+        org = db.session.get(Organization, org_id)
         ids = []
         for start in range(0, count, 500):
-            batch = []
             for _ in range(min(500, count - start)):
-                event = events.build_event(org, "job.created", data)
-                batch.append(events.new_delivery(event, webhook))
-                db.session.add_all([event, batch[-1]])
+                stored = events.store(db.session.connection(), org, "job.created", data, [webhook_id])
+                ids.extend(stored.delivery_ids)
             db.session.commit()
-            ids.extend(d.id for d in batch)
         payloads = [event.payload.encode() for event in db.session.scalars(
             db.select(Event).join(Delivery).where(Delivery.id.in_(ids[:50])))]
         return ids, payloads

@@ -7,7 +7,7 @@ from webhooks import claims
 from webhooks.config import setting
 from webhooks.extensions import db
 from webhooks.models import utcnow
-from webhooks.queue import DELIVER, DELIVER_MANUAL, JOB_TIMEOUT, QUEUE_NAME, delivery_job_id
+from webhooks.queue import JOB_TIMEOUT, QUEUE_NAME, delivery_job_id, enqueue_manual, enqueue_wake
 
 from .delivery import redis_connection, schedule, scheduler
 
@@ -46,12 +46,11 @@ def reconcile():
             scheduled += 1
     enqueued = 0
     if first_due is not None and not live_now:  # else a wake-up is already on its way
-        queue.enqueue(DELIVER, first_due[0], job_id=first_due[1], result_ttl=0,
-                      job_timeout=JOB_TIMEOUT)
+        enqueue_wake(queue, *first_due)
         enqueued = 1
     resends = claims.requested_resends(now, older_than=horizon)
     for delivery_id in resends:
-        queue.enqueue(DELIVER_MANUAL, delivery_id, result_ttl=0, job_timeout=JOB_TIMEOUT)
+        enqueue_manual(queue, delivery_id)
     db.session.rollback()
     return {"enqueued": enqueued, "scheduled": scheduled, "resends": len(resends)}
 

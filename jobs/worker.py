@@ -16,7 +16,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 
 from webhooks import create_app
-from webhooks.config import setting as engine_setting
+from webhooks.config import setting
 from webhooks.extensions import db
 from webhooks.queue import QUEUE_NAME
 
@@ -82,13 +82,13 @@ def main(argv=None):
     queue = Queue(QUEUE_NAME, connection=connection, job_class=AppJob)
     worker = worker_class([queue], connection=connection, job_class=AppJob, name=args.name)
     try:
-        worker.work(burst=args.burst, logging_level=os.environ.get("WEBHOOKS_LOG_LEVEL", "INFO"))
+        worker.work(burst=args.burst, logging_level=app.config["WEBHOOKS_LOG_LEVEL"])
     finally:
         stop.set()
         if pump is not None:
             # Attempts in flight finish and are recorded; a hanging one is left to its lease.
             with app.app_context():
-                grace = engine_setting("WEBHOOKS_TIMEOUT_SECONDS") + 1
+                grace = setting("WEBHOOKS_TIMEOUT_SECONDS") + 1
             pump.stop(timeout=grace)
 
 

@@ -158,17 +158,6 @@ class Factory:
         return webhook
 
 
-    def pending_delivery(self, webhook, event_type="job.created", data=None):
-        """Store an event and a pending delivery of it to webhook, as ingest would."""
-        from webhooks import events
-
-        event = events.build_event(webhook.organization, event_type, data or {"job": {"id": "1"}})
-        delivery = events.new_delivery(event, webhook)
-        db.session.add_all([event, delivery])
-        db.session.commit()
-        return delivery
-
-
 @pytest.fixture
 def factory(app):
     return Factory()

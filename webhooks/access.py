@@ -10,15 +10,21 @@ from .models import WEBHOOKS_PERMISSION, Organization, Webhook
 
 
 def webhooks_permission_required(view):
-    """Require login and Org.webhooks in the organization named by the URL's slug; set g.org."""
+    """Require login and Org.webhooks in the organization named by the URL's slug; set g.org.
+
+    An organization the user does not belong to answers 404 like one that does not exist, so
+    nobody learns which slugs are taken; a member without the permission gets 403.
+    """
 
     @wraps(view)
     @login_required
     def wrapped(slug, **kwargs):
         org = db.session.scalar(db.select(Organization).filter_by(slug=slug))
-        if org is None or not sessions.opens(org):  # a host session opens only its organization
+        # A host session opens only its own organization.
+        membership = current_user.membership_in(org) if org is not None and sessions.opens(org) else None
+        if membership is None:
             abort(404)
-        if not current_user.can(WEBHOOKS_PERMISSION, org):
+        if WEBHOOKS_PERMISSION not in (membership.permissions or ()):
             abort(403)
         g.org = org
         return view(slug=slug, **kwargs)

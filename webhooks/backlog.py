@@ -1,7 +1,13 @@
-"""Say in plain words when an endpoint is slowed down and how many deliveries wait for it."""
+"""How far behind each webhook is: count the deliveries that wait for it, and say in plain
+words when its endpoint is slowed down."""
 from dataclasses import dataclass
 
-from .claims import WAITING_COUNT_LIMIT, is_not_responding
+from .extensions import db
+from .fairness import is_not_responding, unheld
+from .models import Delivery, utcnow
+
+# The listing and the detail screen count waiting deliveries up to here, then say "10,000+".
+WAITING_COUNT_LIMIT = 10_000
 
 WAITING_TITLE = "Due now and waiting their turn: each endpoint is sent a few events at a time."
 
@@ -36,3 +42,23 @@ def describe(webhook, waiting):
     if waiting:
         return Backlog(f"{waiting_words(waiting)} waiting to be sent", "info", WAITING_TITLE, "◷")
     return None
+
+
+def waiting_counts(webhook_ids, now=None):
+    """Return {webhook id: deliveries due and not yet sent}, each counted up to
+    WAITING_COUNT_LIMIT + 1 (so a huge backlog costs no more than a large one)."""
+    now = now or utcnow()
+    d = Delivery.__table__.c
+    counts = {}
+    for webhook_id in webhook_ids:
+        due = (db.select(d.id).where(d.state == Delivery.PENDING, d.webhook_id == webhook_id,
+                                     d.next_attempt_at <= now, unheld(now))
+               .limit(WAITING_COUNT_LIMIT + 1).subquery())
+        counts[webhook_id] = db.session.scalar(db.select(db.func.count()).select_from(due))
+    return counts
+
+
+def of_webhooks(webhooks):
+    """Return {webhook id: Backlog or None} for the webhooks shown on a page."""
+    waiting = waiting_counts([webhook.id for webhook in webhooks])
+    return {webhook.id: describe(webhook, waiting.get(webhook.id, 0)) for webhook in webhooks}

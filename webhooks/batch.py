@@ -18,7 +18,7 @@ import uuid
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 
-from . import claims
+from . import claims, recording
 from .config import setting
 from .extensions import db
 from .models import utcnow
@@ -133,7 +133,7 @@ class Pump:
 
     def _loop(self, until=None, idle_exit=False, results=None):
         if self.sender is None:
-            self.sender, self.lease_seconds = Sender(sender_settings()), claims.lease_seconds()
+            self.sender, self.lease_seconds = Sender(sender_settings()), claims.lease_length_seconds()
         self._inflight, self._queued, self._sending, self._caps = {}, {}, Counter(), {}
         done = []  # [(Claim, Outcome)] not yet recorded
         more, next_poll, first_done_at = True, 0.0, 0.0
@@ -275,7 +275,7 @@ class Pump:
     def _record(self, items, results):
         """Record finished attempts; return False when the database failed (kept for a retry)."""
         try:
-            recorded = claims.record(items)
+            recorded = recording.record(items)
         except Exception:
             log.exception("could not record %d attempts; trying again shortly", len(items))
             db.session.rollback()

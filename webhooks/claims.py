@@ -1,67 +1,30 @@
-"""Lease due attempts fairly across webhooks within each one's cap; record what came back.
+"""Lease due attempts (fairly, within each webhook's cap) and give back what will not be sent.
 
 The database decides who sends what: a claim is a conditional UPDATE that sets a lease, so a
 second worker, a duplicate message or a crashed process can never double or lose an attempt.
-Fairness and the per-endpoint cap are decided here too, so they hold for any number of worker
-processes and for the inline queue alike. The hot path uses Core statements, never ORM objects.
+Fairness and the per-endpoint cap are decided here too (see webhooks.fairness), so they hold
+for any number of worker processes and for the inline queue alike. The hot path uses Core
+statements, never ORM objects. Recording what came back is webhooks.recording.
 """
-import functools
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 
 from . import catalog, crypto
 from .config import setting
 from .extensions import db
-from .models import Attempt, Delivery, Event, UTCDateTime, Webhook, utcnow
-from .signing import masked, request_headers
+from .fairness import EPOCH, allowance, endpoint_cap, fair_shares, in_key_order, pending_key, unheld, waiting_webhooks
+from .models import Attempt, Delivery, Event, Webhook, utcnow
+from .signing import request_headers
 
-DEACTIVATED = "Webhook was deactivated"
-DELETED = "Webhook was deleted"
-
-# After this many attempts in a row without any HTTP answer, an endpoint is sent one attempt
-# at a time until it answers again.
-NOT_RESPONDING_AFTER = 5
-# Log History and the listing count waiting deliveries up to here, then say "10,000+".
-WAITING_COUNT_LIMIT = 10_000
-
-_deliveries, _events = Delivery.__table__, Event.__table__
-_webhooks, _attempts = Webhook.__table__, Attempt.__table__
+_deliveries, _events, _webhooks = Delivery.__table__, Event.__table__, Webhook.__table__
+_NEVER = datetime(9999, 1, 1, tzinfo=timezone.utc)
 
 
-def endpoint_cap(unanswered_streak, concurrency):
-    """Return how many attempts one webhook may have in flight at once.
-
-    The full concurrency while it answers; once attempts go unanswered, no more in flight than
-    would reach NOT_RESPONDING_AFTER (so with a cap of 4 a dead endpoint gets 5 unanswered
-    attempts, not 8, before it is sent one at a time); 1 from then on, until any answer.
-    """
-    if unanswered_streak == 0:
-        return concurrency
-    return max(1, min(concurrency, NOT_RESPONDING_AFTER - unanswered_streak))
-
-
-def is_not_responding(webhook):
-    return webhook.unanswered_streak >= NOT_RESPONDING_AFTER
-
-
-def next_step(attempt_count, succeeded, finished_at, delays):
-    """Return (state, next_attempt_at) after automatic attempt number attempt_count."""
-    if succeeded:
-        return Delivery.SUCCEEDED, None
-    if attempt_count <= len(delays):
-        return Delivery.PENDING, finished_at + timedelta(seconds=delays[attempt_count - 1])
-    return Delivery.FAILED, None
-
-
-def retry_delays():
-    return tuple(current_app.config["WEBHOOKS_RETRY_DELAYS"])
-
-
-def lease_seconds():
+def lease_length_seconds():
+    """Return how long a claim holds its delivery (WEBHOOKS_LEASE_SECONDS)."""
     return setting("WEBHOOKS_LEASE_SECONDS")
 
 
@@ -94,7 +57,7 @@ class Claim:
     url: str = ""
     body: bytes = b""
     headers: list = field(default_factory=list, repr=False)
-    result: Result | None = None  # set when the claim was refused (nothing is sent)
+    result: Result | None = None  # set when the delivery was cancelled instead (nothing is sent)
 
     @property
     def trigger(self):
@@ -103,142 +66,13 @@ class Claim:
         return Attempt.PING if self.event_type == catalog.PING.type else Attempt.AUTOMATIC
 
 
-# --- Choosing fairly -----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Waiting:
-    """A webhook with pending deliveries: its oldest unheld due time, leases held (all, and by
-    the claiming pump), and its cap."""
-
-    webhook_id: int
-    oldest_due: datetime | None
-    held: int
-    mine: int
-    cap: int
-
-    def allowance(self, depth=1):
-        return allowance(self.cap, self.held, self.mine, depth)
-
-    def ready(self, now, depth=1):
-        return (self.oldest_due is not None and self.oldest_due <= now
-                and self.allowance(depth) > 0)
-
-
-def allowance(cap, held, mine, depth=1):
-    """Return how many more leases a pump may take for a webhook.
-
-    Never more than cap attempts in flight in all. A pump that holds every lease of the webhook
-    (mine == held) may lease up to depth × cap ahead, since it sends at most cap of them at
-    once and no other pump can claim meanwhile; while another pump holds one, the leases of all
-    of them together stay within the cap.
-    """
-    if held == mine:
-        return cap * max(1, depth) - mine
-    return cap - held
-
-
-def _unheld(now, table=_deliveries):
-    return db.or_(table.c.lease_until.is_(None), table.c.lease_until < now)
-
-
-def _is_due(now):
-    return db.and_(_deliveries.c.state == Delivery.PENDING, _deliveries.c.next_attempt_at <= now,
-                   _unheld(now))
-
-
-_EPOCH, _NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(9999, 1, 1, tzinfo=timezone.utc)
-
-
 def _still_due(now):
     """_is_due for rows already chosen by id: each column wrapped, so that no planner walks a
     due index (past a webhook's whole backlog) instead of looking the ids up."""
     d = _deliveries.c
     return db.and_(db.func.coalesce(d.state, "") == Delivery.PENDING,
                    db.func.coalesce(d.next_attempt_at, _NEVER) <= now,
-                   db.func.coalesce(d.lease_until, _EPOCH) < now)
-
-
-def _held_count(webhook_id, now, owner=None):
-    held = _deliveries.alias("held")
-    conditions = [held.c.webhook_id == webhook_id, held.c.lease_until >= now]
-    if owner is not None:
-        conditions.append(held.c.lease_owner == owner)
-    return db.select(db.func.count()).select_from(held).where(*conditions).scalar_subquery()
-
-
-def _pending_key(table):
-    """The leading columns of ix_deliveries_pending_by_webhook, as a row value."""
-    return db.tuple_(table.c.state, table.c.webhook_id, table.c.next_attempt_at)
-
-
-def _in_key_order(query, table):
-    # Row-value bounds and this ORDER BY can only be served by ix_deliveries_pending_by_webhook:
-    # with plain equalities a planner may prefer ix_deliveries_due and walk another webhook's
-    # whole backlog to find this one's first row.
-    return query.order_by(table.c.state, table.c.webhook_id, table.c.next_attempt_at)
-
-
-def waiting_webhooks(now, owner=""):
-    """Return a Waiting for every webhook with a pending delivery (mine: leases of owner)."""
-    rows = db.session.connection().execute(waiting_webhooks_query(),
-                                           {"now": now, "owner": owner}).all()
-    concurrency = setting("WEBHOOKS_ENDPOINT_CONCURRENCY", int)
-    return [Waiting(row.webhook_id, row.oldest_due, row.held, row.mine,
-                    endpoint_cap(row.unanswered_streak, concurrency)) for row in rows]
-
-
-@functools.cache  # built once: making this expression costs more than running it
-def waiting_webhooks_query():
-    """Return the query behind waiting_webhooks: (webhook_id, oldest_due, held, mine,
-    unanswered_streak), with parameters `now` and `owner`.
-
-    A loose index scan (a recursive CTE hopping from one webhook id to the next through
-    ix_deliveries_pending_by_webhook) costs a few index probes per webhook, however many
-    deliveries one of them has piled up.
-    """
-    now = db.bindparam("now", type_=UTCDateTime)
-    step = _deliveries.alias("step")
-    first_after = db.case((step.c.state == Delivery.PENDING, step.c.webhook_id))
-
-    def next_webhook(previous):
-        return (_in_key_order(db.select(first_after), step)
-                # >= previous + 1, not > previous: SQLite seeks straight to a >= bound.
-                .where(db.tuple_(step.c.state, step.c.webhook_id)
-                       >= db.tuple_(Delivery.PENDING, previous + 1))
-                .limit(1).scalar_subquery())
-
-    hooks = db.select(next_webhook(db.literal(0)).label("webhook_id")).cte("pending_hooks",
-                                                                           recursive=True)
-    hooks = hooks.union_all(db.select(next_webhook(hooks.c.webhook_id))
-                            .where(hooks.c.webhook_id.is_not(None)))
-    due = _deliveries.alias("due")
-    oldest = (_in_key_order(db.select(db.case((db.and_(due.c.state == Delivery.PENDING,
-                                                       due.c.webhook_id == hooks.c.webhook_id),
-                                               due.c.next_attempt_at))), due)
-              .where(_pending_key(due) >= db.tuple_(Delivery.PENDING, hooks.c.webhook_id, _EPOCH),
-                     _unheld(now, due))
-              .limit(1).scalar_subquery())
-    w = _webhooks.c
-    return (db.select(hooks.c.webhook_id, db.type_coerce(oldest, UTCDateTime).label("oldest_due"),
-                      _held_count(hooks.c.webhook_id, now).label("held"),
-                      _held_count(hooks.c.webhook_id, now, db.bindparam("owner")).label("mine"),
-                      w.unanswered_streak)
-            .select_from(hooks.join(_webhooks, w.id == hooks.c.webhook_id)))
-
-
-def fair_shares(order, allowance, limit):
-    """Deal limit claims round-robin over webhooks in order, none beyond its allowance."""
-    shares = dict.fromkeys(order, 0)
-    while limit > 0:
-        dealt = 0
-        for webhook_id in order:
-            if limit > 0 and shares[webhook_id] < allowance.get(webhook_id, 0):
-                shares[webhook_id] += 1
-                limit -= 1
-                dealt += 1
-        if not dealt:
-            break
-    return {webhook_id: share for webhook_id, share in shares.items() if share}
+                   db.func.coalesce(d.lease_until, EPOCH) < now)
 
 
 def _lock_webhooks(ids):
@@ -280,10 +114,10 @@ def _caps_now(ids, now, owner, depth):
 def _oldest_due_ids(shares, now):
     """Return the ids of each webhook's oldest due deliveries, as many as its share."""
     d = _deliveries.c
-    parts = [_in_key_order(db.select(d.id), _deliveries)
-             .where(_pending_key(_deliveries).between(
-                 db.tuple_(Delivery.PENDING, webhook_id, _EPOCH),
-                 db.tuple_(Delivery.PENDING, webhook_id, now)), _unheld(now))
+    parts = [in_key_order(db.select(d.id), _deliveries)
+             .where(pending_key(_deliveries).between(
+                 db.tuple_(Delivery.PENDING, webhook_id, EPOCH),
+                 db.tuple_(Delivery.PENDING, webhook_id, now)), unheld(now))
              .limit(share)
              for webhook_id, share in shares.items()]
     if len(parts) > 1:
@@ -333,12 +167,12 @@ def claim_manual(delivery_id, now=None, owner=""):
     """
     now = now or utcnow()
     condition = db.and_(_deliveries.c.id == delivery_id,
-                        _deliveries.c.manual_requested_at.is_not(None), _unheld(now))
+                        _deliveries.c.manual_requested_at.is_not(None), unheld(now))
     return _claim(condition, now, manual=True, owner=owner)
 
 
 def _claim(condition, now, manual, owner=""):
-    lease = now + timedelta(seconds=lease_seconds())
+    lease = now + timedelta(seconds=lease_length_seconds())
     connection = db.session.connection()
     d = _deliveries.c
     rows = connection.execute(
@@ -349,62 +183,61 @@ def _claim(condition, now, manual, owner=""):
     if not rows:
         db.session.commit()
         return []
-    w = _webhooks.c
-    targets = {row.id: row for row in connection.execute(
-        db.select(d.id, _events.c.payload, w.url, w.auth_type, w.basic_username,
-                  w.basic_password_encrypted, w.secret_encrypted, w.is_active, w.deleted_at)
-        .select_from(_deliveries.join(_events, _events.c.id == d.event_id)
-                     .join(_webhooks, w.id == d.webhook_id))
-        .where(d.id.in_([row.id for row in rows]))
-    )}
+    targets = _targets([row.id for row in rows])
     claims, timestamp = [], int(time.time())
     for row in sorted(rows, key=lambda row: row.id):
         claim = Claim(row.id, lease, manual, row.public_id, row.webhook_id, row.event_type,
                       row.state, row.attempt_count, row.manual_requested_at)
         target = targets[row.id]
-        refusal = _refusal(target.deleted_at, target.is_active, row.event_type)
-        if refusal:
-            claim.result = _refuse(claim, refusal)
+        reason = _cancel_reason(target.deleted_at, target.is_active, row.event_type)
+        if reason:
+            claim.result = _cancel_unsent(claim, reason)
         else:
-            claim.url, claim.body = target.url, target.payload.encode()
-            basic = None
-            if target.auth_type == "basic":
-                password = _decrypt(target.basic_password_encrypted) \
-                    if target.basic_password_encrypted else ""
-                basic = (target.basic_username or "", password)
-            claim.headers = request_headers(row.public_id, claim.body,
-                                            _decrypt(target.secret_encrypted), timestamp, basic)
+            _prepare(claim, target, timestamp)
         claims.append(claim)
     db.session.commit()  # hold no transaction (nor SQLite lock) while waiting on the network
     return claims
 
 
-_secrets = {}
+def _targets(delivery_ids):
+    """Return {delivery id: row} with the payload and the webhook's URL, credentials and state."""
+    d, w = _deliveries.c, _webhooks.c
+    return {row.id: row for row in db.session.connection().execute(
+        db.select(d.id, _events.c.payload, w.url, w.auth_type, w.basic_username,
+                  w.basic_password_encrypted, w.secret_encrypted, w.is_active, w.deleted_at)
+        .select_from(_deliveries.join(_events, _events.c.id == d.event_id)
+                     .join(_webhooks, w.id == d.webhook_id))
+        .where(d.id.in_(delivery_ids))
+    )}
+
+
+def _prepare(claim, target, timestamp):
+    """Fill in the claim's URL, body and signed headers (with Basic Auth if configured)."""
+    claim.url, claim.body = target.url, target.payload.encode()
+    basic = None
+    if target.auth_type == "basic":
+        password = _decrypt(target.basic_password_encrypted) \
+            if target.basic_password_encrypted else ""
+        basic = (target.basic_username or "", password)
+    claim.headers = request_headers(claim.public_id, claim.body,
+                                    _decrypt(target.secret_encrypted), timestamp, basic)
 
 
 def _decrypt(ciphertext):
-    """Decrypt a webhook secret, remembering the last few hundred (Fernet costs ~40 µs each)."""
-    # Keyed on every configured key, not just the current one: removing a fallback must make
-    # what only it could decrypt fail here too, not live on in this cache.
-    key = (crypto.credential_keys(current_app.config), ciphertext)
-    plain = _secrets.get(key)
-    if plain is None:
-        plain = crypto.decrypt(*key)
-        if len(_secrets) >= 512:
-            _secrets.clear()
-        _secrets[key] = plain
-    return plain
+    return crypto.decrypt_cached(crypto.credential_keys(current_app.config), ciphertext)
 
 
-def _refusal(deleted_at, is_active, event_type):
+def _cancel_reason(deleted_at, is_active, event_type):
+    """Return why a claimed delivery must not be sent (its webhook was deleted, or turned off
+    and this is not a ping), or None."""
     if deleted_at is not None:
-        return DELETED
+        return Delivery.WEBHOOK_DELETED
     if not catalog.sendable(event_type, is_active):
-        return DEACTIVATED
+        return Delivery.WEBHOOK_DEACTIVATED
     return None
 
 
-def _refuse(claim, reason):
+def _cancel_unsent(claim, reason):
     """Send nothing: cancel a pending delivery of a deactivated or deleted webhook."""
     values = {"lease_until": None}
     if claim.state == Delivery.PENDING:
@@ -435,132 +268,6 @@ def release(unsent):
     db.session.commit()
 
 
-# --- Recording -----------------------------------------------------------------------------------
-
-def record(items):
-    """Store the attempts of [(Claim, Outcome)], move each delivery along its schedule and release
-    the leases, in one transaction; return a Result per item."""
-    if not items:
-        return []
-    try:
-        results = _record(items)
-        db.session.commit()
-        return results
-    except IntegrityError:
-        # Two processes recorded the same delivery at once (a lease expired mid-request): the
-        # attempt numbers collided. Record one by one; each takes the next free number.
-        db.session.rollback()
-        if len(items) == 1:
-            results = _record(items)
-            db.session.commit()
-            return results
-        return [result for item in items for result in record([item])]
-
-
-def _record(items):
-    connection, now, delays = db.session.connection(), utcnow(), retry_delays()
-    answer_order, items = items, sorted(items, key=lambda item: item[0].delivery_id)  # lock order
-    _record_on_webhooks(connection, items)
-    d = _deliveries.c
-    next_number = (db.select(db.func.coalesce(db.func.max(_attempts.c.number), 0) + 1)
-                   .where(_attempts.c.delivery_id == db.bindparam("d_id")).scalar_subquery())
-    connection.execute(db.insert(_attempts).values(number=next_number), [{
-        "d_id": claim.delivery_id, "delivery_id": claim.delivery_id, "trigger": claim.trigger,
-        "succeeded": outcome.succeeded, "started_at": outcome.started_at,
-        "finished_at": outcome.finished_at, "duration_ms": outcome.duration_ms, "url": claim.url,
-        "request_headers": masked(claim.headers), "response_status": outcome.status,
-        "response_headers": outcome.headers, "response_body": outcome.body,
-        "response_body_size": outcome.body_size, "response_truncated": outcome.truncated,
-        "error": outcome.error,
-    } for claim, outcome in items])
-
-    results, automatic, manual = {}, [], []
-    for claim, outcome in items:
-        last = {"status": outcome.status, "error": outcome.summary, "at": outcome.started_at}
-        if claim.manual:
-            manual.append((claim, outcome, last))
-            continue
-        count = claim.attempt_count + 1
-        state, due = next_step(count, outcome.succeeded, outcome.finished_at, delays)
-        automatic.append({"d_id": claim.delivery_id, "d_lease": claim.lease, "count": count,
-                          "new_state": state, "due": due, **last})
-        results[claim.delivery_id] = Result(claim.delivery_id, sent=True, state=state,
-                                            next_attempt_at=due, attempt_count=count, note="sent")
-    last_values = {"last_status_code": db.bindparam("status", type_=d.last_status_code.type),
-                   "last_error": db.bindparam("error", type_=d.last_error.type),
-                   "last_attempt_at": db.bindparam("at", type_=d.last_attempt_at.type)}
-    owned_by_lease = db.and_(d.id == db.bindparam("d_id"),
-                             d.lease_until == db.bindparam("d_lease", type_=d.lease_until.type))
-    if automatic:
-        # Cancelled (webhook turned off) while the attempt was in flight: it stays cancelled.
-        owned = connection.execute(
-            db.update(_deliveries).where(owned_by_lease, d.state == Delivery.PENDING)
-            .values(attempt_count=db.bindparam("count", type_=d.attempt_count.type),
-                    state=db.bindparam("new_state", type_=d.state.type),
-                    next_attempt_at=db.bindparam("due", type_=d.next_attempt_at.type),
-                    lease_until=None, updated_at=now, **last_values),
-            automatic).rowcount
-        if owned != len(automatic):
-            # Some were cancelled or taken over meanwhile: release their leases, keep the last try.
-            connection.execute(db.update(_deliveries).where(owned_by_lease)
-                               .values(lease_until=None, **last_values), automatic)
-            undone = connection.execute(
-                db.select(d.id, d.state, d.next_attempt_at, d.attempt_count)
-                .where(d.id.in_([row["d_id"] for row in automatic]))).all()
-            for row in undone:
-                result = results[row.id]
-                if (result.state, result.next_attempt_at) != (row.state, row.next_attempt_at):
-                    result.state, result.next_attempt_at = row.state, row.next_attempt_at
-                    result.attempt_count = row.attempt_count
-                    result.note = "sent; the delivery had meanwhile been cancelled or taken over"
-    for claim, outcome, last in manual:
-        values = {"last_status_code": last["status"], "last_error": last["error"],
-                  "last_attempt_at": last["at"], "lease_until": None}
-        if outcome.succeeded:
-            values.update(state=Delivery.SUCCEEDED, next_attempt_at=None, cancel_reason=None)
-        connection.execute(db.update(_deliveries)
-                           .where(d.id == claim.delivery_id, d.lease_until == claim.lease)
-                           .values(**values, updated_at=now))
-        # A second click while this attempt was in flight asks for another one: keep it.
-        connection.execute(db.update(_deliveries)
-                           .where(d.id == claim.delivery_id,
-                                  d.manual_requested_at == claim.requested_at)
-                           .values(manual_requested_at=None))
-        row = connection.execute(db.select(d.state, d.next_attempt_at, d.attempt_count)
-                                 .where(d.id == claim.delivery_id)).one()
-        results[claim.delivery_id] = Result(claim.delivery_id, sent=True, state=row.state,
-                                            next_attempt_at=row.next_attempt_at,
-                                            attempt_count=row.attempt_count, note="sent")
-    return [results[claim.delivery_id] for claim, _ in answer_order]
-
-
-def _record_on_webhooks(connection, items):
-    """Keep each webhook's most recent attempt (for the listing) and its unanswered streak.
-
-    Runs first in the recording transaction and in webhook id order: the UI locks a webhook
-    row before its deliveries (toggle, delete), so taking locks in the same order here means
-    the two can never deadlock.
-    """
-    latest = {}
-    for claim, outcome in sorted(items, key=lambda item: item[1].started_at):
-        row = latest.setdefault(claim.webhook_id, {"w_id": claim.webhook_id, "keep": 1, "n": 0})
-        if outcome.answered:  # any HTTP answer ends the streak
-            row["keep"], row["n"] = 0, 0
-        else:
-            row["n"] += 1
-        row.update(status=outcome.status, error=outcome.summary, at=outcome.started_at)
-    w = _webhooks.c
-    connection.execute(
-        db.update(_webhooks).where(w.id == db.bindparam("w_id"))
-        .values(last_status_code=db.bindparam("status", type_=w.last_status_code.type),
-                last_error=db.bindparam("error", type_=w.last_error.type),
-                last_attempt_at=db.bindparam("at", type_=w.last_attempt_at.type),
-                unanswered_streak=w.unanswered_streak * db.bindparam("keep", type_=db.Integer)
-                + db.bindparam("n", type_=db.Integer),
-                updated_at=w.updated_at),
-        [latest[webhook_id] for webhook_id in sorted(latest)])
-
-
 # --- Looking without claiming --------------------------------------------------------------------
 
 def delivery_status(delivery_id):
@@ -581,7 +288,7 @@ def due_deliveries(now, horizon=0.0, limit=500):
     rows = db.session.execute(
         db.select(Delivery.id, Delivery.next_attempt_at, Delivery.attempt_count)
         .where(Delivery.state == Delivery.PENDING,
-               Delivery.next_attempt_at <= now + timedelta(seconds=horizon), _unheld(now))
+               Delivery.next_attempt_at <= now + timedelta(seconds=horizon), unheld(now))
         .order_by(Delivery.next_attempt_at).limit(limit)
     ).all()
     return [tuple(row) for row in rows]
@@ -592,29 +299,6 @@ def requested_resends(now, older_than=0.0, limit=500):
     return list(db.session.scalars(
         db.select(Delivery.id)
         .where(Delivery.manual_requested_at.is_not(None),
-               Delivery.manual_requested_at <= now - timedelta(seconds=older_than), _unheld(now))
+               Delivery.manual_requested_at <= now - timedelta(seconds=older_than), unheld(now))
         .order_by(Delivery.manual_requested_at).limit(limit)
     ))
-
-
-def waiting_counts(webhook_ids, now=None):
-    """Return {webhook id: deliveries due and not yet sent}, each counted up to WAITING_COUNT_LIMIT + 1."""
-    now = now or utcnow()
-    d = _deliveries.c
-    counts = {}
-    for webhook_id in webhook_ids:
-        due = (db.select(d.id).where(d.state == Delivery.PENDING, d.webhook_id == webhook_id,
-                                     d.next_attempt_at <= now, _unheld(now))
-               .limit(WAITING_COUNT_LIMIT + 1).subquery())
-        counts[webhook_id] = db.session.scalar(db.select(db.func.count()).select_from(due))
-    return counts
-
-
-def cancel_pending(webhook_id, reason):
-    """Cancel every pending delivery of a webhook (deactivated or deleted), keeping the reason."""
-    db.session.execute(
-        db.update(Delivery)
-        .where(Delivery.webhook_id == webhook_id, Delivery.state == Delivery.PENDING)
-        .values(state=Delivery.CANCELLED, cancel_reason=reason, next_attempt_at=None,
-                updated_at=utcnow())
-    )

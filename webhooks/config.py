@@ -113,7 +113,8 @@ def from_environment(instance_path):
         "WEBHOOKS_RETRY_DELAYS": _delays(os.environ.get("WEBHOOKS_RETRY_DELAYS", "300,600")),
         "WEBHOOKS_ALLOW_PRIVATE_TARGETS": _bool(os.environ.get("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "0")),
         "WEBHOOKS_CA_BUNDLE": os.environ.get("WEBHOOKS_CA_BUNDLE") or None,
-        # The delivery engine (see the README's configuration table).
+        "WEBHOOKS_LOG_LEVEL": os.environ.get("WEBHOOKS_LOG_LEVEL", "INFO").upper(),
+        # How deliveries are sent (see the README's configuration table).
         "WEBHOOKS_LEASE_SECONDS": _number("WEBHOOKS_LEASE_SECONDS", 60),
         "WEBHOOKS_CONNECT_TIMEOUT_SECONDS": _number("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", 5),
         "WEBHOOKS_TIMEOUT_SECONDS": _number("WEBHOOKS_TIMEOUT_SECONDS", 15),
@@ -141,7 +142,7 @@ def from_environment(instance_path):
 
 
 def setting(name, cast=float):
-    """Return an engine setting of the current app (from_environment reads it and its default)."""
+    """Return a number setting of the current app (from_environment reads it and its default)."""
     from flask import current_app
 
     return cast(current_app.config[name])

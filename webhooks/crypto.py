@@ -69,6 +69,24 @@ def decrypt(keys, ciphertext):
             "(WEBHOOKS_CREDENTIALS_KEY or SECRET_KEY, and their fallbacks)") from exc
 
 
+_remembered = {}
+
+
+def decrypt_cached(keys, ciphertext):
+    """Like decrypt, remembering the last few hundred plaintexts for the delivery hot path
+    (Fernet costs ~40 µs each)."""
+    # Keyed on every configured key, not just the current one: removing a fallback must make
+    # what only it could decrypt fail here too, not live on in this cache.
+    key = (keys, ciphertext)
+    plain = _remembered.get(key)
+    if plain is None:
+        plain = decrypt(*key)
+        if len(_remembered) >= 512:
+            _remembered.clear()
+        _remembered[key] = plain
+    return plain
+
+
 def key_index(keys, ciphertext):
     """Return the position of the configured key that decrypts ciphertext (0: current), or None."""
     return _open(_keys(keys), ciphertext)[0]

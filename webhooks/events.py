@@ -1,6 +1,5 @@
 """Turn a business event into a stored envelope and one delivery per subscribed, active webhook."""
 import json
-import logging
 from collections import namedtuple
 from datetime import timezone
 
@@ -11,11 +10,11 @@ from .extensions import db
 from .ids import new_id
 from .models import Delivery, Event, Organization, Webhook, utcnow
 
-log = logging.getLogger(__name__)
-
 # What ingest answers: the event's public id (None when nothing could be stored), how many
 # deliveries it has, and whether it repeats an event already recorded under the host's id.
 Recorded = namedtuple("Recorded", "event_id deliveries duplicate")
+# What store wrote: the event's row id and public id, and its deliveries' ids in webhook order.
+Stored = namedtuple("Stored", "event_pk public_id delivery_ids")
 
 
 def isoformat(moment):
@@ -27,18 +26,6 @@ def isoformat(moment):
 def envelope_json(envelope):
     """Serialize an envelope compactly, exactly as it is stored, signed and sent."""
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def build_event(org, event_type, data, host_event_id=None, occurred_at=None):
-    """Return an unsaved Event whose payload is the exact JSON envelope to be sent.
-
-    org needs only .id and .slug. occurred_at is the host's time of the business event;
-    without one it is the moment the service accepted the event.
-    """
-    public_id, created_at = new_id("evt"), utcnow()
-    return Event(public_id=public_id, organization_id=org.id, type=event_type,
-                 host_event_id=host_event_id, created_at=created_at,
-                 payload=envelope_payload(public_id, event_type, created_at, occurred_at, org.slug, data))
 
 
 def envelope_payload(public_id, event_type, created_at, occurred_at, organization_slug, data):
@@ -53,44 +40,12 @@ def envelope_payload(public_id, event_type, created_at, occurred_at, organizatio
     })
 
 
-def subscribed_webhooks(org, event_type):
-    """Return the organization's active, not deleted webhooks subscribed to event_type."""
-    webhooks = db.session.scalars(
-        db.select(Webhook).filter_by(organization_id=org.id, is_active=True, deleted_at=None)
-    ).all()
-    return [w for w in webhooks if w.subscribes_to(event_type)]
-
-
-def new_delivery(event, webhook):
-    """Return an unsaved delivery of event to webhook (anything with an .id), due now."""
-    return Delivery(public_id=new_id("msg"), event=event, webhook_id=webhook.id,
-                    organization_id=event.organization_id, event_type=event.type,
-                    state=Delivery.PENDING, next_attempt_at=event.created_at,
-                    created_at=event.created_at, updated_at=event.created_at)
-
-
-def submit(delivery_ids):
-    """Hand committed delivery ids to the queue; on failure they stay due for the reconciler."""
-    if not delivery_ids:
-        return
-    try:
-        queue.get_queue().submit(list(delivery_ids))
-    except Exception:  # the rows are committed and due: the reconciler will pick them up
-        log.exception("could not hand deliveries %s to the queue; the reconciler will",
-                      delivery_ids)
-
-
-def dispatch(deliveries):
-    """Hand committed deliveries to the queue; on failure they stay due for the reconciler."""
-    submit([d.id for d in deliveries])
-
-
 OrgRef = namedtuple("OrgRef", "id slug")
-WebhookRef = namedtuple("WebhookRef", "id")
 
 
 def _organization_and_targets(connection, slug, event_type):
-    """Return (OrgRef, [WebhookRef]) for the slug in one query, or (None, []) if unknown."""
+    """Return (OrgRef, [webhook id]) of the active webhooks subscribed to event_type, in one
+    query; (None, []) for an unknown slug."""
     orgs, hooks = Organization.__table__, Webhook.__table__
     rows = connection.execute(
         db.select(orgs.c.id, hooks.c.id, hooks.c.event_types)
@@ -101,7 +56,7 @@ def _organization_and_targets(connection, slug, event_type):
     ).all()
     if not rows:
         return None, []
-    targets = [WebhookRef(wid) for _, wid, types in rows if wid is not None and event_type in (types or ())]
+    targets = [wid for _, wid, types in rows if wid is not None and event_type in (types or ())]
     return OrgRef(rows[0][0], slug), targets
 
 
@@ -120,27 +75,50 @@ def _recorded_duplicate(org_id, host_event_id):
     return Recorded(public_id, count, True)
 
 
-def record(org_slug, event_type, data, host_event_id=None, occurred_at=None):
-    """Store the event and its deliveries in one transaction, then hand them to the queue.
+def store(connection, org, event_type, data, webhook_ids, host_event_id=None, occurred_at=None):
+    """Insert an event and one pending delivery, due now, per webhook id; return a Stored.
+
+    The one way events and deliveries are written (ingest, test events, tests and benchmarks),
+    with Core statements on the session's transaction: the ORM's unit of work doubled the CPU
+    cost of ingest. org needs only .id and .slug. occurred_at is the host's time of the
+    business event; without one it is the moment the service accepted the event. Raises
+    IntegrityError when the organization already has an event under host_event_id. Does not
+    commit.
+    """
+    public_id, now = new_id("evt"), utcnow()
+    payload = envelope_payload(public_id, event_type, now, occurred_at, org.slug, data)
+    event_table, delivery_table = Event.__table__, Delivery.__table__
+    event_pk = connection.execute(
+        db.insert(event_table).returning(event_table.c.id),
+        {"public_id": public_id, "organization_id": org.id, "type": event_type,
+         "host_event_id": host_event_id, "payload": payload, "created_at": now},
+    ).scalar_one()
+    delivery_ids = []
+    if webhook_ids:
+        delivery_ids = connection.execute(
+            db.insert(delivery_table).returning(delivery_table.c.id, sort_by_parameter_order=True),
+            [{"public_id": new_id("msg"), "event_id": event_pk, "webhook_id": webhook_id,
+              "organization_id": org.id, "event_type": event_type, "state": Delivery.PENDING,
+              "attempt_count": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}
+             for webhook_id in webhook_ids],
+        ).scalars().all()
+    return Stored(event_pk, public_id, delivery_ids)
+
+
+def accept(org_slug, event_type, data, host_event_id=None, occurred_at=None):
+    """Store an event from the host and its deliveries in one transaction, then queue them.
 
     Idempotent on (organization, host_event_id) through the unique constraint, so two
-    requests racing with the same id still make one event. Rows are written with Core
-    statements: the ORM's unit of work doubled the CPU cost of this, the hot path of ingest.
+    requests racing with the same id still make one event.
     """
     connection = db.session.connection()  # Core on the session's transaction: no ORM overhead
     org, targets = _organization_and_targets(connection, org_slug, event_type)
     if org is None:
         db.session.rollback()
         return Recorded(None, 0, False)
-    public_id, now = new_id("evt"), utcnow()
-    payload = envelope_payload(public_id, event_type, now, occurred_at, org.slug, data)
-    event_table, delivery_table = Event.__table__, Delivery.__table__
     try:
-        event_pk = connection.execute(
-            db.insert(event_table).returning(event_table.c.id),
-            {"public_id": public_id, "organization_id": org.id, "type": event_type,
-             "host_event_id": host_event_id, "payload": payload, "created_at": now},
-        ).scalar_one()
+        stored = store(connection, org, event_type, data, targets,
+                       host_event_id, occurred_at)
     except IntegrityError:
         db.session.rollback()
         recorded = _recorded_duplicate(org.id, host_event_id) if host_event_id else None
@@ -148,26 +126,16 @@ def record(org_slug, event_type, data, host_event_id=None, occurred_at=None):
         if recorded is None:  # not a repeat (say, the organization was deleted meanwhile)
             raise
         return recorded
-    ids = []
-    if targets:
-        ids = connection.execute(
-            db.insert(delivery_table).returning(delivery_table.c.id, sort_by_parameter_order=True),
-            [{"public_id": new_id("msg"), "event_id": event_pk, "webhook_id": target.id,
-              "organization_id": org.id, "event_type": event_type, "state": Delivery.PENDING,
-              "attempt_count": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}
-             for target in targets],
-        ).scalars().all()
     db.session.commit()
-    submit(ids)
-    return Recorded(public_id, len(ids), False)
+    queue.submit(stored.delivery_ids)
+    return Recorded(stored.public_id, len(stored.delivery_ids), False)
 
 
 def send_ping(webhook):
-    """Create, commit and dispatch a webhook.ping delivery to this one webhook."""
+    """Store, commit and queue a webhook.ping delivery to this one webhook; return it."""
     data = {"webhook_id": webhook.id, "message": "Test event from Webhooks."}
-    event = build_event(webhook.organization, catalog.PING.type, data)
-    delivery = new_delivery(event, webhook)
-    db.session.add_all([event, delivery])
+    stored = store(db.session.connection(), webhook.organization, catalog.PING.type, data,
+                   [webhook.id])
     db.session.commit()
-    dispatch([delivery])
-    return delivery
+    queue.submit(stored.delivery_ids)
+    return db.session.get(Delivery, stored.delivery_ids[0])

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from jsonschema import Draft202012Validator
 
-from . import catalog, provisioning
+from . import provisioning, validation
 from .extensions import db
 from .ids import new_token, token_hash
 from .models import WEBHOOKS_PERMISSION, Organization, SignInLink, utcnow
@@ -21,7 +21,7 @@ KNOWN_PERMISSIONS = [WEBHOOKS_PERMISSION]
 NO_CONTROL = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
 
 REQUEST_SCHEMA = {
-    "$schema": catalog.DRAFT,
+    "$schema": validation.DRAFT,
     "type": "object",
     "properties": {
         "organization": {
@@ -57,12 +57,12 @@ REQUEST_SCHEMA = {
     "required": ["organization", "user", "permissions"],
     "additionalProperties": False,
 }
-_VALIDATOR = Draft202012Validator(REQUEST_SCHEMA, format_checker=catalog.FORMAT_CHECKER)
+_VALIDATOR = Draft202012Validator(REQUEST_SCHEMA, format_checker=validation.FORMAT_CHECKER)
 
 
 def problems(document):
     """Return every problem of a sign-in link request, each with its path."""
-    errors = catalog.errors_of(_VALIDATOR, document)
+    errors = validation.errors_of(_VALIDATOR, document)
     if errors or "return_to" not in document:
         return errors
     slug = document["organization"]["id"]

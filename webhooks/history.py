@@ -4,9 +4,9 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import catalog
+from . import catalog, lifecycle
 from .extensions import db
-from .models import Attempt, Delivery, Event, utcnow
+from .models import Attempt, Delivery, Event, Webhook, utcnow
 
 PER_PAGE = 25
 
@@ -18,15 +18,6 @@ WAITING_POLL_SECONDS = 10  # due for a while and still waiting: its endpoint is 
 SLOW_POLL_SECONDS = 30
 SOON = timedelta(seconds=30)
 
-RESEND_NEEDS_ACTIVE = "Turn the webhook on to resend this event."
-
-
-def resend_refusal(webhook, delivery):
-    """Return why delivery cannot be resent now, or None: a deactivated webhook gets pings only."""
-    if not catalog.sendable(delivery.event_type, webhook.is_active):
-        return RESEND_NEEDS_ACTIVE
-    return None
-
 # Outcome filter value -> delivery state; each maps to one state so the query can walk
 # ix_deliveries_webhook_state_log in id order instead of sorting.
 OUTCOMES = {
@@ -36,13 +27,10 @@ OUTCOMES = {
     "pending": Delivery.PENDING,
     "cancelled": Delivery.CANCELLED,
 }
-OUTCOME_LABELS = {"all": "All outcomes", "succeeded": "Succeeded", "failed": "Failed",
-                  "pending": "Pending", "cancelled": "Cancelled"}
-
-
-def event_type_choices():
-    """Return [(type, label), …] of every event type Log History can show."""
-    return [(t.type, t.title) for t in catalog.EVENT_TYPES + (catalog.PING,)]
+OUTCOME_CHOICES = [("all", "All outcomes"), ("succeeded", "Succeeded"), ("failed", "Failed"),
+                   ("pending", "Pending"), ("cancelled", "Cancelled")]
+# Every event type Log History can show: (type, label).
+EVENT_TYPE_CHOICES = [(t.type, t.title) for t in catalog.EVENT_TYPES + (catalog.PING,)]
 
 
 @dataclass(frozen=True)
@@ -140,6 +128,7 @@ def response_of(delivery, now=None):
 class LogRow:
     """One line of Log History: the delivery, its event, and the URL its latest attempt called."""
 
+    webhook: Webhook
     delivery: Delivery
     event: Event
     url: str
@@ -151,6 +140,16 @@ class LogRow:
     @property
     def response(self):
         return response_of(self.delivery)
+
+    @property
+    def resend_refusal(self):
+        """Why Resend is off for this row (shown beside the disabled button), or None."""
+        return lifecycle.resend_refusal(self.webhook, self.delivery)
+
+    @property
+    def payload(self):
+        """The event's envelope, indented for reading."""
+        return pretty_json(self.event.payload)
 
     @property
     def polls(self):
@@ -179,6 +178,8 @@ class LogPage:
     page: int
     pages: int
     filter: LogFilter
+    outcome_choices = OUTCOME_CHOICES  # for the filter form
+    event_type_choices = EVENT_TYPE_CHOICES
 
     @property
     def first_index(self):
@@ -187,6 +188,10 @@ class LogPage:
     @property
     def last_index(self):
         return (self.page - 1) * PER_PAGE + len(self.rows)
+
+    def url_args(self, **extra):
+        """Return the URL arguments of this page's filter plus extra ones (page, after)."""
+        return {**self.filter.args(), **extra}
 
     @property
     def newest_id(self):
@@ -213,7 +218,7 @@ def _rows(webhook, pairs):
             .order_by(Attempt.delivery_id, Attempt.number)
         ):
             urls[delivery_id] = url
-    return [LogRow(d, e, urls.get(d.id, webhook.url)) for d, e in pairs]
+    return [LogRow(webhook, d, e, urls.get(d.id, webhook.url)) for d, e in pairs]
 
 
 def log_page(webhook, log_filter, page=1):
@@ -256,17 +261,3 @@ def pretty_json(text):
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     except (TypeError, ValueError):
         return text
-
-
-SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie"}
-
-
-def masked_headers(headers):
-    """Return [name, value] pairs with credentials hidden, whatever the stored form."""
-    shown = []
-    for name, value in headers or []:
-        if name.lower() in SENSITIVE_HEADERS and "•" not in str(value):
-            scheme = str(value).split(" ", 1)[0] if " " in str(value) else ""
-            value = f"{scheme} ••••••••".strip()
-        shown.append([name, value])
-    return shown

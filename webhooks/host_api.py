@@ -7,21 +7,21 @@ from functools import partial
 from flask import Blueprint, url_for
 from jsonschema import Draft202012Validator
 
-from . import catalog, handoff, provisioning
+from . import handoff, provisioning, validation
 from .extensions import db
-from .internal_api import json_errors, parse_object, problem, refusal
+from .internal_api import json_errors, parse_object, problem, token_problem
 from .models import Organization
 
 bp = Blueprint("host_api", __name__, url_prefix="/internal")
 json_errors(bp)
 
 ORGANIZATION_SCHEMA = {
-    "$schema": catalog.DRAFT, "type": "object",
+    "$schema": validation.DRAFT, "type": "object",
     "properties": {"name": handoff.REQUEST_SCHEMA["properties"]["organization"]["properties"]["name"]},
     "required": ["name"], "additionalProperties": False,
 }
 MEMBER_SCHEMA = {
-    "$schema": catalog.DRAFT, "type": "object",
+    "$schema": validation.DRAFT, "type": "object",
     "properties": {
         "email": handoff.REQUEST_SCHEMA["properties"]["user"]["properties"]["email"],
         "name": handoff.REQUEST_SCHEMA["properties"]["user"]["properties"]["name"],
@@ -29,16 +29,16 @@ MEMBER_SCHEMA = {
     },
     "required": ["email", "permissions"], "additionalProperties": False,
 }
-_ORGANIZATION = partial(catalog.errors_of, Draft202012Validator(
-    ORGANIZATION_SCHEMA, format_checker=catalog.FORMAT_CHECKER))
-_MEMBER = partial(catalog.errors_of, Draft202012Validator(
-    MEMBER_SCHEMA, format_checker=catalog.FORMAT_CHECKER))
+_ORGANIZATION = partial(validation.errors_of, Draft202012Validator(
+    ORGANIZATION_SCHEMA, format_checker=validation.FORMAT_CHECKER))
+_MEMBER = partial(validation.errors_of, Draft202012Validator(
+    MEMBER_SCHEMA, format_checker=validation.FORMAT_CHECKER))
 
 
 def _valid_body(problems_of, fields):
     """Return (document, None), or (None, the error answer): 401, 400 or 422 with every problem
     problems_of(document) lists."""
-    refused = refusal()
+    refused = token_problem()
     if refused:
         return None, refused
     document, error = parse_object(fields)
@@ -52,7 +52,7 @@ def _valid_body(problems_of, fields):
 
 def _organization(slug):
     """Return (the organization, None) for an authorized call, or (None, the error answer)."""
-    refused = refusal()
+    refused = token_problem()
     if refused:
         return None, refused
     org = db.session.scalar(db.select(Organization).filter_by(slug=slug))

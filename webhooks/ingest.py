@@ -2,15 +2,15 @@
 from flask import Blueprint, current_app
 from jsonschema import Draft202012Validator
 
-from . import catalog, events
-from .internal_api import json_errors, parse_object, problem, refusal
+from . import catalog, events, validation
+from .internal_api import json_errors, parse_object, problem, token_problem
 
 bp = Blueprint("ingest", __name__, url_prefix="/internal")
 
 # The request body the host posts. Unknown top-level fields are refused so that a typo such
 # as "occured_at" is reported instead of silently dropped.
 REQUEST_SCHEMA = {
-    "$schema": catalog.DRAFT,
+    "$schema": validation.DRAFT,
     "type": "object",
     "properties": {
         "id": {"type": "string", "pattern": "^[!-~]{1,255}$",
@@ -25,26 +25,26 @@ REQUEST_SCHEMA = {
     "required": ["organization_id", "type", "data"],
     "additionalProperties": False,
 }
-_REQUEST_VALIDATOR = Draft202012Validator(REQUEST_SCHEMA, format_checker=catalog.FORMAT_CHECKER)
+_REQUEST_VALIDATOR = Draft202012Validator(REQUEST_SCHEMA, format_checker=validation.FORMAT_CHECKER)
 
 
 def _problems(document):
     """Return every problem of the request: envelope fields first, then data against its type."""
-    errors = catalog.errors_of(_REQUEST_VALIDATOR, document)
+    errors = validation.errors_of(_REQUEST_VALIDATOR, document)
     event_type = document.get("type")
     if isinstance(event_type, str) and event_type not in catalog.SUBSCRIBABLE:
         message = (f"{event_type[:64]!r} is sent by the service itself." if event_type in catalog.BY_TYPE
                    else f"Unknown event type {event_type[:64]!r}; see GET /internal/event-types.")
         errors.append({"path": "type", "message": message})
     elif isinstance(event_type, str) and isinstance(document.get("data"), dict):
-        errors.extend(catalog.validate_data(event_type, document["data"]))
+        errors.extend(validation.validate_data(event_type, document["data"]))
     return errors
 
 
 @bp.post("/events")
 def receive_event():
     """Record a host event and fan it out to the organization's subscribed, active webhooks."""
-    refused = refusal()
+    refused = token_problem()
     if refused:
         return refused
     document, error = parse_object("organization_id, type and data")
@@ -63,7 +63,7 @@ def receive_event():
     recorded = events.record(
         document["organization_id"], document["type"], document["data"],
         host_event_id=document.get("id"),
-        occurred_at=catalog.parse_datetime(occurred_at) if occurred_at else None,
+        occurred_at=validation.parse_datetime(occurred_at) if occurred_at else None,
     )
     answer = {"event_id": recorded.event_id, "deliveries": recorded.deliveries}
     if recorded.event_id is None:
@@ -81,7 +81,7 @@ def receive_event():
 @bp.get("/event-types")
 def event_types():
     """List the catalog: each type's kind, label, description, data schema and an example."""
-    refused = refusal()
+    refused = token_problem()
     if refused:
         return refused
     return catalog.as_json()

@@ -14,7 +14,7 @@ def problem(status, message, path="", **headers):
     return {"errors": [{"path": path, "message": message}]}, status, headers
 
 
-def refusal():
+def token_problem():
     """Return an error response unless the request carries the internal bearer token."""
     expected = current_app.config.get("WEBHOOKS_INTERNAL_TOKEN")
     if not expected:
@@ -78,7 +78,7 @@ def _unique_keys(pairs):
 _NOT_UTF8 = "The body must be UTF-8 encoded JSON (RFC 8259)"
 
 
-def _charset_refusal():
+def _charset_problem():
     """Return an error message if Content-Type declares a charset other than UTF-8."""
     charset = request.mimetype_params.get("charset")
     if charset is not None and charset.lower() not in ("utf-8", "utf8"):
@@ -106,7 +106,7 @@ def _decode(raw):
 def parse_object(fields):
     """Return (document, None) for a JSON object body, or (None, error message); fields names
     what the object should hold, for the messages."""
-    error = _charset_refusal()
+    error = _charset_problem()
     if error:
         return None, error
     text, error = _decode(_read_body())

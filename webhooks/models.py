@@ -1,13 +1,11 @@
 """The data model: organizations, users and their permissions, webhooks, events, deliveries, attempts."""
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -19,38 +17,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import crypto
+from .columns import BigId, UTCDateTime, utcnow
 from .extensions import db
 from .ids import new_id
+from .signing import masked
 
 WEBHOOKS_PERMISSION = "Org.webhooks"
-
-# BigInteger ids on PostgreSQL; SQLite only autoincrements a plain INTEGER primary key.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def utcnow():
-    """Return the current time in UTC, timezone-aware."""
-    return datetime.now(timezone.utc)
-
-
-class UTCDateTime(db.TypeDecorator):
-    """A timestamp stored in UTC and always read back timezone-aware (SQLite forgets the zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime given; use utcnow()")
-        return value.astimezone(timezone.utc) if value is not None else None
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)  # PostgreSQL answers in its session's time zone
-
 
 class Organization(db.Model):
     __tablename__ = "organizations"
@@ -225,7 +197,8 @@ class Event(db.Model):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(64))
     host_event_id: Mapped[str | None] = mapped_column(String(255))
-    # The JSON envelope exactly as sent (and signed): id, type, created_at, organization_id, data.
+    # The JSON envelope exactly as sent (and signed): id, type, created_at, occurred_at,
+    # organization_id, data.
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -251,6 +224,8 @@ class Delivery(db.Model):
     )
 
     PENDING, SUCCEEDED, FAILED, CANCELLED = "pending", "succeeded", "failed", "cancelled"
+    # Why a delivery was cancelled: kept in cancel_reason and shown in Log History.
+    WEBHOOK_DEACTIVATED, WEBHOOK_DELETED = "Webhook was deactivated", "Webhook was deleted"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # Sent as webhook-id: stable across the retries of this delivery.
@@ -319,3 +294,8 @@ class Attempt(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
 
     delivery: Mapped[Delivery] = relationship(back_populates="attempts")
+
+    @property
+    def request_headers_shown(self):
+        """The request headers with credentials hidden, whatever form they were stored in."""
+        return masked(self.request_headers)

@@ -4,9 +4,11 @@ The database is the source of truth: a backend only wakes a pump (webhooks.batch
 claims due deliveries in the database before sending, fairly and within each webhook's cap,
 so a lost or duplicated message costs nothing but a wasted look-up.
 
-Interface: `submit(delivery_ids)` for new deliveries, `submit_manual(delivery_id)` for a
-resend asked for in the UI, `shutdown()`.
+Backend interface: `submit(delivery_ids)` for new deliveries, `submit_manual(delivery_id)` for
+a resend asked for in the UI, `shutdown()`. The rest of the app calls this module's `submit`
+and `submit_manual`, which never fail the request that committed the work.
 """
+import logging
 import math
 import uuid
 from datetime import datetime, timezone
@@ -14,6 +16,8 @@ from datetime import datetime, timezone
 from flask import current_app
 
 from .batch import Pump
+
+log = logging.getLogger(__name__)
 
 QUEUE_NAME = "deliveries"
 DELIVER = "jobs.delivery.deliver"
@@ -85,31 +89,62 @@ class RQQueue:
         if not delivery_ids:
             return
         if self.rq_queue.connection.set(WAKE_PENDING_KEY, 1, nx=True, ex=WAKE_PENDING_SECONDS):
-            self.rq_queue.enqueue(DELIVER, delivery_ids[0], job_id=f"wake-{uuid.uuid4().hex}",
-                                  result_ttl=0, job_timeout=JOB_TIMEOUT)
+            enqueue_wake(self.rq_queue, delivery_ids[0], f"wake-{uuid.uuid4().hex}")
 
     def submit_manual(self, delivery_id):
         """Enqueue one manual attempt."""
-        self.rq_queue.enqueue(DELIVER_MANUAL, delivery_id, result_ttl=0, job_timeout=JOB_TIMEOUT)
+        enqueue_manual(self.rq_queue, delivery_id)
 
     def shutdown(self):
         if self._queue is not None:
             self._queue.connection.close()
 
 
+def enqueue_wake(rq_queue, delivery_id, job_id):
+    """Put a message on the RQ queue that wakes a worker's pump (see jobs.delivery.deliver)."""
+    rq_queue.enqueue(DELIVER, delivery_id, job_id=job_id, result_ttl=0, job_timeout=JOB_TIMEOUT)
+
+
+def enqueue_manual(rq_queue, delivery_id):
+    """Put a message on the RQ queue that sends a requested resend."""
+    rq_queue.enqueue(DELIVER_MANUAL, delivery_id, result_ttl=0, job_timeout=JOB_TIMEOUT)
+
+
 def init_app(app):
-    backend = app.config["WEBHOOKS_QUEUE"]
-    if backend == "inline":
-        engine = InlineQueue(app, threads=int(app.config["WEBHOOKS_INLINE_THREADS"]))
+    name = app.config["WEBHOOKS_QUEUE"]
+    if name == "inline":
+        backend = InlineQueue(app, threads=int(app.config["WEBHOOKS_INLINE_THREADS"]))
         if not app.testing:
             # A restarted process picks up retries left in the database with its first request.
-            app.before_request(engine.start)
-    elif backend == "rq":
-        engine = RQQueue(app.config["REDIS_URL"])
+            app.before_request(backend.start)
+    elif name == "rq":
+        backend = RQQueue(app.config["REDIS_URL"])
     else:
-        raise ValueError(f"WEBHOOKS_QUEUE must be 'inline' or 'rq', not {backend!r}")
-    app.extensions["webhooks_queue"] = engine
+        raise ValueError(f"WEBHOOKS_QUEUE must be 'inline' or 'rq', not {name!r}")
+    app.extensions["webhooks_queue"] = backend
 
 
 def get_queue():
     return current_app.extensions["webhooks_queue"]
+
+
+def submit(delivery_ids):
+    """Hand committed, due deliveries to the queue. If it is away (Redis down), they stay due
+    in the database and the reconciler hands them over later: the request still succeeds."""
+    if not delivery_ids:
+        return
+    try:
+        get_queue().submit(list(delivery_ids))
+    except Exception:
+        log.exception("could not hand deliveries %s to the queue; the reconciler will",
+                      delivery_ids)
+
+
+def submit_manual(delivery_id):
+    """Hand a committed resend request to the queue; on failure the reconciler sends what
+    manual_requested_at marks."""
+    try:
+        get_queue().submit_manual(delivery_id)
+    except Exception:
+        log.exception("could not hand the manual resend of delivery %s to the queue; "
+                      "the reconciler will", delivery_id)

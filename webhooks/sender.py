@@ -2,8 +2,6 @@
 
 Plain Python: no Flask, no models. Settings come in as a `SenderSettings`.
 """
-import os
-import socket
 import ssl
 import threading
 import time
@@ -13,10 +11,8 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-import urllib3.connection
-import urllib3.util.ssl_
 
-from . import urlguard
+from . import connections, urlguard
 
 BODY_LIMIT = 64 * 1024
 
@@ -86,7 +82,7 @@ class Sender:
             session.verify = self.verify
             session.headers.clear()  # only the headers we sign and record are sent
             for adapter in session.adapters.values():
-                adapter.poolmanager.pool_classes_by_scheme = _TRACKED_POOLS
+                adapter.poolmanager.pool_classes_by_scheme = connections.TRACKED_POOLS
             self._local.session = session
             with self._sessions_lock:
                 self._sessions.append(session)
@@ -109,7 +105,7 @@ class Sender:
             return self._outcome(started_at, clock, error=problem)
         # The read timeout bounds each wait for bytes; the watchdog bounds the whole request
         # (an endpoint dribbling its headers a byte at a time included).
-        watch = _watchdog.arm(deadline)
+        watch = connections.watchdog.arm(deadline)
         try:
             try:
                 response = self.session.post(
@@ -124,7 +120,7 @@ class Sender:
             finally:
                 response.close()
         finally:
-            _watchdog.disarm(watch)
+            connections.watchdog.disarm(watch)
         if watch.expired:
             content, truncated, error = content[:BODY_LIMIT], False, self.timed_out
         status = response.status_code
@@ -202,113 +198,6 @@ class Sender:
         elapsed = time.monotonic() - clock
         return Outcome(started_at=started_at, finished_at=started_at + timedelta(seconds=elapsed),
                        duration_ms=round(elapsed * 1000), **fields)
-
-
-# --- The total deadline --------------------------------------------------------------------------
-
-_current = threading.local()  # the deadline of the request this thread has in flight
-
-
-class _Deadline:
-    __slots__ = ("at", "connection", "expired")
-
-    def __init__(self, at):
-        self.at, self.connection, self.expired = at, None, False
-
-
-class _TrackedHTTPSConnection(urllib3.connection.HTTPSConnection):
-    """Let the thread's deadline know which connection carries its request (new or kept alive)."""
-
-    def connect(self):
-        self._track()
-        return super().connect()
-
-    def request(self, *args, **kwargs):
-        self._track()
-        return super().request(*args, **kwargs)
-
-    def _track(self):
-        deadline = getattr(_current, "deadline", None)
-        if deadline is not None:
-            deadline.connection = self
-
-
-class _TrackedHTTPSConnectionPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _TrackedHTTPSConnection
-
-    def _new_conn(self):
-        # One SSLContext per CA bundle for the whole process: left alone, urllib3 parses the
-        # bundle into a fresh context for every connection (about 1 MiB each, so a waiting
-        # attempt would cost that much; and a few ms of CPU per new connection).
-        if self.ca_certs and "ssl_context" not in self.conn_kw:
-            self.conn_kw["ssl_context"] = _verifying_context(self.ca_certs)
-        bundle, self.ca_certs = self.ca_certs, None
-        try:
-            return super()._new_conn()
-        finally:
-            self.ca_certs = bundle
-
-
-_contexts = {}
-_contexts_lock = threading.Lock()
-
-
-def _verifying_context(bundle):
-    """Return the process's SSLContext that trusts exactly the CAs in the bundle file."""
-    key = (bundle, os.path.getmtime(bundle))
-    with _contexts_lock:
-        if key not in _contexts:
-            context = urllib3.util.ssl_.create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
-            context.load_verify_locations(bundle)
-            _contexts[key] = context
-        return _contexts[key]
-
-
-_TRACKED_POOLS = {"http": urllib3.HTTPConnectionPool, "https": _TrackedHTTPSConnectionPool}
-
-
-class _Watchdog:
-    """One thread per process that shuts the socket of any request past its total deadline."""
-
-    def __init__(self, tick=0.1):
-        self.tick = tick
-        self._armed = set()
-        self._lock = threading.Lock()
-        self._pid = None
-
-    def arm(self, at):
-        deadline = _Deadline(at)
-        with self._lock:
-            if self._pid != os.getpid():  # first use, or a forked child without the thread
-                self._pid = os.getpid()
-                self._armed.clear()
-                threading.Thread(target=self._run, name="webhooks-deadline", daemon=True).start()
-            self._armed.add(deadline)
-        _current.deadline = deadline
-        return deadline
-
-    def disarm(self, deadline):
-        _current.deadline = None
-        with self._lock:
-            self._armed.discard(deadline)
-
-    def _run(self):
-        while True:
-            time.sleep(self.tick)
-            now = time.monotonic()
-            with self._lock:
-                for deadline in [d for d in self._armed if d.at <= now]:
-                    self._armed.discard(deadline)
-                    deadline.expired = True
-                    sock = getattr(deadline.connection, "sock", None)
-                    if sock is not None:
-                        try:
-                            sock.shutdown(socket.SHUT_RDWR)
-                        except OSError:  # already closed
-                            pass
-
-
-_watchdog = _Watchdog()
 
 
 def _causes(exc):

@@ -30,7 +30,17 @@ def request_headers(msg_id, body, secret, timestamp, basic_auth=None):
     return headers
 
 
+SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie"}
+
+
 def masked(headers):
-    """Return headers fit to store: the credentials of Authorization replaced by dots."""
-    return [[name, value.split(" ", 1)[0] + " ••••••" if name.lower() == "authorization" else value]
-            for name, value in headers]
+    """Return [name, value] headers with credentials replaced by dots (the scheme kept): what
+    is stored, and what is shown whatever form older rows were stored in."""
+    shown = []
+    for name, value in headers or []:
+        value = str(value)
+        if name.lower() in SENSITIVE_HEADERS and "•" not in value:
+            scheme = value.split(" ", 1)[0] if " " in value else ""
+            value = f"{scheme} ••••••".strip()
+        shown.append([name, value])
+    return shown

@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from webhooks.models import utcnow
 from tests.browser.test_webhooks_browser import sign_in
+from tests.support.deliveries import store_delivery
 
 pytestmark = pytest.mark.browser
 
@@ -28,9 +29,9 @@ def test_listing_says_which_endpoint_is_slowed_down_and_what_waits(page, live_se
                               last_attempt_at=utcnow() - timedelta(minutes=1))
     # Stored directly, as ingest would: nothing is handed to the queue, so nothing is sent.
     for _ in range(118):
-        factory.pending_delivery(erp)
+        store_delivery(erp)
     for _ in range(12):
-        factory.pending_delivery(billing, event_type="signed_document.signed",
+        store_delivery(billing, event_type="signed_document.signed",
                                  data={"signed_document": {"id": "sdoc_611"}})
     sign_in(page, live_server)
 

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.receiver import Reply, json_of
-from tests.unit.log_history_support import failed_attempt, record
+from tests.support.deliveries import failed_attempt, stored_delivery
 from webhooks import catalog
 from webhooks.extensions import db
 
@@ -116,7 +116,7 @@ def test_resend_after_the_webhook_was_turned_off_elsewhere_explains_why(page, li
     org = factory.org("acme", "Acme Roofing")
     factory.user(org=org)
     webhook = factory.webhook(org, url="https://hooks.example.com/in", name="CRM")
-    delivery = record(webhook, state="failed", attempts=[failed_attempt()])
+    delivery = stored_delivery(webhook, state="failed", attempts=[failed_attempt()])
     page.goto(live_server + "/login")
     page.get_by_label("Email").fill("owner@example.com")
     page.get_by_label("Password").fill("correct horse battery")

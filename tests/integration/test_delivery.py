@@ -10,100 +10,29 @@ import time
 import pytest
 from standardwebhooks import Webhook as StandardWebhook
 
-from tests.conftest import REDIS_TEST_URL
+from tests.conftest import Factory
+from tests.integration.conftest import BACKENDS, DELIVERY_SETTINGS, both_backends, inline_only
+from tests.support.deliveries import (attempts_of, fresh, raise_event, wait_for_attempts,
+                                      wait_for_state)
+from tests.support.polling import wait_until
 from tests.support.receiver import Receiver, Reply, make_ca
-from tests.support.workers import Processes, wait_until
-from webhooks import catalog, events, urlguard
-from webhooks.claims import cancel_pending
+from webhooks import catalog, lifecycle, queue
 from webhooks.extensions import db
-from webhooks.models import Attempt, Delivery, Webhook, utcnow
+from webhooks.models import Delivery, Webhook, utcnow
 
 pytestmark = [pytest.mark.https, pytest.mark.slow]
 
-TIMEOUT_SECONDS = 1.5
-ENGINE = {"WEBHOOKS_TIMEOUT_SECONDS": TIMEOUT_SECONDS, "WEBHOOKS_LEASE_SECONDS": 4}
-BACKENDS = [
-    pytest.param("sqlite", "inline", id="inline-sqlite"),
-    pytest.param("postgres", "inline", id="inline-postgres", marks=pytest.mark.postgres),
-    pytest.param("postgres", "rq", id="rq-postgres", marks=[pytest.mark.postgres, pytest.mark.redis]),
-]
-both_backends = pytest.mark.parametrize("database, backend", BACKENDS)
-inline_only = pytest.mark.parametrize("database, backend", BACKENDS[:2])
-
-
-def rq_environment(postgres_url, ca_bundle, **extra):
-    return {
-        "DATABASE_URL": postgres_url, "REDIS_URL": REDIS_TEST_URL, "SECRET_KEY": "test-secret-key",
-        "WEBHOOKS_QUEUE": "rq", "WEBHOOKS_RETRY_DELAYS": "1,2", "WEBHOOKS_CA_BUNDLE": ca_bundle,
-        "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1", "WEBHOOKS_RECONCILE_SECONDS": "1",
-        **{key: str(value) for key, value in ENGINE.items()}, **extra,
-    }
-
-
-@pytest.fixture(scope="module")
-def rq_processes(postgres_url, ca_bundle, tmp_path_factory):
-    """One worker and one rqscheduler for the module's rq tests (the tables are truncated between)."""
-    processes = Processes(rq_environment(postgres_url, ca_bundle), tmp_path_factory.mktemp("rq"))
-    processes.start_worker()
-    processes.start_scheduler(interval=1)
-    yield processes
-    processes.stop()
+TIMEOUT_SECONDS = DELIVERY_SETTINGS["WEBHOOKS_TIMEOUT_SECONDS"]
 
 
 @pytest.fixture
-def engine_app(backend, make_app, request):
-    """An app whose queue is the backend under test, with its app context pushed."""
-    if backend == "rq":
-        request.getfixturevalue("redis_conn")
-        request.getfixturevalue("rq_processes")
-        app = make_app(WEBHOOKS_QUEUE="rq", REDIS_URL=REDIS_TEST_URL, **ENGINE)
-    else:
-        app = make_app(**ENGINE)
-    with app.app_context():
-        yield app
-
-
-@pytest.fixture
-def factory(engine_app):
-    from tests.conftest import Factory
-
+def factory(delivering_app):
     return Factory()
 
 
 @pytest.fixture
 def org(factory):
     return factory.org()
-
-
-def raise_event(org, webhook, event_type="job.created"):
-    """Store an event with one delivery to webhook and hand it to the queue, as ingest does."""
-    event = events.build_event(org, event_type, {"job": {"id": "J-1"}})
-    delivery = events.new_delivery(event, webhook)
-    db.session.add_all([event, delivery])
-    db.session.commit()
-    events.dispatch([delivery])
-    return delivery.id
-
-
-def fresh(delivery_id):
-    db.session.rollback()  # end the read transaction so other processes' commits are visible
-    return db.session.get(Delivery, delivery_id)
-
-
-def attempts_of(delivery_id):
-    db.session.rollback()
-    return list(db.session.scalars(
-        db.select(Attempt).filter_by(delivery_id=delivery_id).order_by(Attempt.number)))
-
-
-def wait_for_state(delivery_id, state, timeout=20):
-    return wait_until(lambda: fresh(delivery_id).state == state and fresh(delivery_id),
-                      timeout, message=f"delivery {delivery_id} to be {state}")
-
-
-def wait_for_attempts(delivery_id, count, timeout=20):
-    return wait_until(lambda: len(attempts_of(delivery_id)) >= count and attempts_of(delivery_id),
-                      timeout, message=f"{count} attempts of delivery {delivery_id}")
 
 
 def gap(earlier, later):
@@ -116,7 +45,7 @@ def test_two_failures_then_success_retries_after_1_then_2_seconds(org, factory, 
     receiver.reply(Reply(500, b"oops 1"), Reply(500, b"oops 2"))
     webhook = factory.webhook(org, url=receiver.url)
 
-    delivery_id = raise_event(org, webhook)
+    delivery_id = raise_event(webhook)
 
     delivery = wait_for_state(delivery_id, Delivery.SUCCEEDED)
     attempts = attempts_of(delivery_id)
@@ -134,7 +63,8 @@ def test_two_failures_then_success_retries_after_1_then_2_seconds(org, factory, 
     assert len(received) == 3
     assert {r.headers["webhook-id"] for r in received} == {delivery.public_id}
     assert all(a.url == receiver.url for a in attempts)
-    assert all(a.duration_ms >= 0 and a.finished_at >= a.started_at for a in attempts)
+    assert all(abs((a.finished_at - a.started_at).total_seconds() * 1000 - a.duration_ms) <= 1
+               for a in attempts)  # the stored duration is the attempt's own start to finish
 
 
 @both_backends
@@ -142,7 +72,7 @@ def test_third_failure_stops_retrying(org, factory, receiver):
     receiver.always(Reply(500, b"down"))
     webhook = factory.webhook(org, url=receiver.url)
 
-    delivery_id = raise_event(org, webhook)
+    delivery_id = raise_event(webhook)
 
     delivery = wait_for_state(delivery_id, Delivery.FAILED)
     time.sleep(3)  # longer than the last delay: a fourth attempt would have started by now
@@ -171,7 +101,7 @@ def test_network_failures_are_recorded_in_plain_words_and_retried(org, factory, 
             refused: "Connection refused",
             redirect.url: "Redirect (302) not followed: Location https://elsewhere.example/",
         }
-        deliveries = {url: raise_event(org, factory.webhook(org, url=url)) for url in cases}
+        deliveries = {url: raise_event(factory.webhook(org, url=url)) for url in cases}
 
         for url, words in cases.items():
             first, second = wait_for_attempts(deliveries[url], 2)[:2]
@@ -190,7 +120,7 @@ def test_receiver_verifies_the_signature_and_sees_basic_auth(org, factory, recei
     webhook = factory.webhook(org, url=receiver.url, auth_type="basic", basic_username="hooks",
                               basic_password="pa ss:wörd")
 
-    delivery_id = raise_event(org, webhook)
+    delivery_id = raise_event(webhook)
 
     wait_for_state(delivery_id, Delivery.SUCCEEDED)
     received = receiver.requests[0]
@@ -210,12 +140,10 @@ def test_receiver_verifies_the_signature_and_sees_basic_auth(org, factory, recei
 def test_deactivating_a_webhook_cancels_its_pending_retry(org, factory, receiver):
     receiver.always(Reply(500))
     webhook = factory.webhook(org, url=receiver.url)
-    delivery_id = raise_event(org, webhook)
+    delivery_id = raise_event(webhook)
     wait_for_attempts(delivery_id, 1)
 
-    webhook.is_active = False  # as the UI's toggle does
-    cancel_pending(webhook.id, "Webhook was deactivated")
-    db.session.commit()
+    lifecycle.deactivate(webhook)
 
     time.sleep(2.5)  # past the 1 s retry delay
     delivery = fresh(delivery_id)
@@ -228,7 +156,7 @@ def test_deactivating_a_webhook_cancels_its_pending_retry(org, factory, receiver
 def test_a_retry_due_for_a_webhook_turned_off_is_cancelled_not_sent(org, factory, receiver):
     receiver.always(Reply(500))
     webhook = factory.webhook(org, url=receiver.url)
-    delivery_id = raise_event(org, webhook)
+    delivery_id = raise_event(webhook)
     wait_for_attempts(delivery_id, 1)
 
     db.session.execute(db.update(Webhook).where(Webhook.id == webhook.id).values(is_active=False))
@@ -244,8 +172,8 @@ def test_a_test_event_reaches_a_deactivated_webhook_but_not_a_deleted_one(org, f
     inactive = factory.webhook(org, url=receiver.url, active=False)
     deleted = factory.webhook(org, url=receiver.url, active=False, deleted_at=utcnow())
 
-    ping_id = raise_event(org, inactive, catalog.PING.type)
-    lost_id = raise_event(org, deleted, catalog.PING.type)
+    ping_id = raise_event(inactive, catalog.PING.type)
+    lost_id = raise_event(deleted, catalog.PING.type)
 
     wait_for_state(ping_id, Delivery.SUCCEEDED)
     assert [a.trigger for a in attempts_of(ping_id)] == ["ping"]
@@ -255,17 +183,14 @@ def test_a_test_event_reaches_a_deactivated_webhook_but_not_a_deleted_one(org, f
 
 
 @both_backends
-def test_a_manual_resend_of_a_failed_delivery_is_one_more_attempt(org, factory, receiver, engine_app):
+def test_a_manual_resend_of_a_failed_delivery_is_one_more_attempt(org, factory, receiver):
     receiver.always(Reply(500))
     webhook = factory.webhook(org, url=receiver.url)
-    delivery_id = raise_event(org, webhook)
+    delivery_id = raise_event(webhook)
     wait_for_state(delivery_id, Delivery.FAILED)
     receiver.always(Reply(200))
 
-    delivery = fresh(delivery_id)
-    delivery.manual_requested_at = utcnow()  # as the UI's Resend does
-    db.session.commit()
-    engine_app.extensions["webhooks_queue"].submit_manual(delivery_id)
+    assert lifecycle.request_resend(webhook, fresh(delivery_id)) is None
 
     delivery = wait_for_state(delivery_id, Delivery.SUCCEEDED)
     attempts = attempts_of(delivery_id)
@@ -275,12 +200,12 @@ def test_a_manual_resend_of_a_failed_delivery_is_one_more_attempt(org, factory, 
 
 
 @inline_only
-def test_the_same_delivery_submitted_twice_is_sent_once(org, factory, receiver, engine_app):
+def test_the_same_delivery_submitted_twice_is_sent_once(org, factory, receiver):
     receiver.always(Reply(200, delay=0.3))
     webhook = factory.webhook(org, url=receiver.url)
-    delivery_id = raise_event(org, webhook)
+    delivery_id = raise_event(webhook)
 
-    engine_app.extensions["webhooks_queue"].submit([delivery_id, delivery_id])
+    queue.get_queue().submit([delivery_id, delivery_id])
 
     wait_for_state(delivery_id, Delivery.SUCCEEDED)
     time.sleep(1.5)
@@ -290,13 +215,11 @@ def test_the_same_delivery_submitted_twice_is_sent_once(org, factory, receiver, 
 @inline_only
 def test_an_endpoint_on_loopback_is_refused_unless_private_targets_are_allowed(backend, make_app,
                                                                               receiver):
-    from tests.conftest import Factory
-
-    app = make_app(WEBHOOKS_ALLOW_PRIVATE_TARGETS=False, **ENGINE)
+    app = make_app(WEBHOOKS_ALLOW_PRIVATE_TARGETS=False, **DELIVERY_SETTINGS)
     with app.app_context():
         factory = Factory()
         org = factory.org()
-        delivery_id = raise_event(org, factory.webhook(org, url=receiver.url))
+        delivery_id = raise_event(factory.webhook(org, url=receiver.url))
 
         first = wait_for_attempts(delivery_id, 1)[0]
         assert first.error.startswith("Blocked: 127.0.0.1 is a loopback address") and first.response_status is None
@@ -357,7 +280,7 @@ def test_a_burst_is_sent_in_batches_each_delivery_once(org, factory, receiver, r
 
     receiver.always(Reply(200, delay=0.05))
     webhooks = [factory.webhook(org, url=receiver.url, name=f"Hook {n}") for n in range(5)]
-    ids = [raise_event(org, webhooks[n % 5]) for n in range(40)]
+    ids = [raise_event(webhooks[n % 5]) for n in range(40)]
 
     for delivery_id in ids:
         wait_for_state(delivery_id, Delivery.SUCCEEDED)

@@ -7,10 +7,11 @@ import pytest
 from rq import Queue
 
 from tests.conftest import REDIS_TEST_URL, Factory
-from tests.integration.test_delivery import (ENGINE, attempts_of, fresh, raise_event,
-                                             rq_environment, wait_for_attempts, wait_for_state)
+from tests.integration.conftest import DELIVERY_SETTINGS, start_processes
+from tests.support.deliveries import (attempts_of, fresh, raise_event, wait_for_attempts,
+                                      wait_for_state)
+from tests.support.polling import wait_until
 from tests.support.receiver import Reply
-from tests.support.workers import Processes, wait_until
 from webhooks.models import Delivery
 from webhooks.queue import DELIVER, QUEUE_NAME
 
@@ -20,15 +21,14 @@ pytestmark = [pytest.mark.https, pytest.mark.redis, pytest.mark.slow,
 
 @pytest.fixture
 def processes(postgres_url, ca_bundle, tmp_path, redis_conn):
-    processes = Processes(rq_environment(postgres_url, ca_bundle), tmp_path)
-    processes.start_scheduler(interval=1)
+    processes = start_processes(postgres_url, ca_bundle, tmp_path, workers=0)
     yield processes
     processes.stop()
 
 
 @pytest.fixture
 def org(make_app, processes):
-    app = make_app(WEBHOOKS_QUEUE="rq", REDIS_URL=REDIS_TEST_URL, **ENGINE)
+    app = make_app(WEBHOOKS_QUEUE="rq", REDIS_URL=REDIS_TEST_URL, **DELIVERY_SETTINGS)
     with app.app_context():
         yield Factory().org()
 
@@ -37,7 +37,7 @@ def test_a_delivery_survives_its_worker_being_killed_mid_request(org, processes,
     worker = processes.start_worker()
     receiver.always(Reply(200))
     receiver.reply(Reply(200, delay=1.0))  # the first request is slow: the worker dies during it
-    delivery_id = raise_event(org, Factory().webhook(org, url=receiver.url))
+    delivery_id = raise_event(Factory().webhook(org, url=receiver.url))
 
     receiver.wait_for(1, timeout=20)
     processes.kill(worker)  # SIGKILL: no cleanup, the lease stays taken
@@ -53,7 +53,7 @@ def test_retries_come_back_on_time_after_redis_is_flushed(org, processes, receiv
     processes.start_worker()
     receiver.always(Reply(200))
     receiver.reply(Reply(500), Reply(500))
-    delivery_ids = [raise_event(org, Factory().webhook(org, url=receiver.url, name=f"Hook {n}"))
+    delivery_ids = [raise_event(Factory().webhook(org, url=receiver.url, name=f"Hook {n}"))
                     for n in range(3)]
     wait_until(lambda: all(len(attempts_of(d)) == 1 for d in delivery_ids) and
                any(fresh(d).state == Delivery.PENDING for d in delivery_ids), 20,
@@ -83,7 +83,7 @@ def test_retries_come_back_on_time_after_redis_is_flushed(org, processes, receiv
 def test_the_same_job_enqueued_twice_makes_one_attempt(org, processes, receiver, redis_conn):
     receiver.always(Reply(200, delay=0.5))
     webhook = Factory().webhook(org, url=receiver.url)
-    delivery_id = raise_event(org, webhook)  # enqueued once by dispatch...
+    delivery_id = raise_event(webhook)  # enqueued once by dispatch...
     queue = Queue(QUEUE_NAME, connection=redis_conn)
     queue.enqueue(DELIVER, delivery_id)  # ...and twice more, for two workers at once
     queue.enqueue(DELIVER, delivery_id)

@@ -7,7 +7,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from markupsafe import escape
 
-from webhooks import catalog
+from tests.support.queues import RecordingQueue
+from webhooks import catalog, validation
 from webhooks.events import send_ping
 from webhooks.extensions import db
 from webhooks.models import Delivery, Event
@@ -32,19 +33,6 @@ def post(client, body=None, headers=AUTH, **kwargs):
 def counts():
     return (db.session.scalar(db.select(db.func.count()).select_from(Event)),
             db.session.scalar(db.select(db.func.count()).select_from(Delivery)))
-
-
-class RecordingQueue:
-    def __init__(self, fail=False):
-        self.submitted, self.fail = [], fail
-
-    def submit(self, delivery_ids):
-        if self.fail:
-            raise ConnectionError("queue is down")
-        self.submitted.append(list(delivery_ids))
-
-    def submit_manual(self, delivery_id):
-        pass
 
 
 @pytest.fixture
@@ -96,7 +84,7 @@ def test_event_is_stored_as_the_exact_envelope_to_send(client, acme):
     assert envelope["organization_id"] == "acme"
     assert envelope["data"] == body["data"]
     assert envelope["occurred_at"] == "2026-11-28T10:00:00.250Z"
-    assert catalog.is_datetime(envelope["created_at"]) and envelope["created_at"].endswith("Z")
+    assert validation.is_datetime(envelope["created_at"]) and envelope["created_at"].endswith("Z")
     assert stored.host_event_id == "host-evt-123"
     assert stored.organization_id == acme.id
 
@@ -147,7 +135,7 @@ def test_ping_payload_matches_the_ping_schema(factory, acme):
     delivery = send_ping(factory.webhook(acme, active=False))
     envelope = json.loads(delivery.event.payload)
     assert envelope["type"] == "webhook.ping"
-    assert catalog.validate_data("webhook.ping", envelope["data"]) == []
+    assert validation.validate_data("webhook.ping", envelope["data"]) == []
 
 
 # -- Idempotency -----------------------------------------------------------------------------
@@ -450,7 +438,7 @@ def test_event_types_lists_the_catalog_with_schemas_and_examples(client):
     assert [t["type"] for t in listed] == [*catalog.SUBSCRIBABLE, "webhook.ping"]
     for entry in listed:
         assert entry["kind"] and entry["label"] and entry["description"]
-        Draft202012Validator(entry["schema"], format_checker=catalog.FORMAT_CHECKER).validate(entry["example"])
+        Draft202012Validator(entry["schema"], format_checker=validation.FORMAT_CHECKER).validate(entry["example"])
 
 
 def test_event_types_needs_the_token(client):

@@ -3,6 +3,7 @@ import threading
 
 import pytest
 
+from tests.support.queues import RecordingQueue
 from webhooks import catalog
 from webhooks.extensions import db
 from webhooks.models import Delivery, Event
@@ -36,19 +37,8 @@ def post_together(app, bodies):
     return responses
 
 
-class CountingQueue:
-    """Stands in for the queue: counts hand-offs instead of sending."""
-
-    def __init__(self):
-        self.submitted, self._lock = [], threading.Lock()
-
-    def submit(self, delivery_ids):
-        with self._lock:
-            self.submitted.append(list(delivery_ids))
-
-
 def test_concurrent_duplicates_make_one_event_and_one_set_of_deliveries(app, factory):
-    app.extensions["webhooks_queue"] = queue = CountingQueue()
+    app.extensions["webhooks_queue"] = queue = RecordingQueue()
     acme = factory.org("acme")
     hooks = [factory.webhook(acme, name=f"Hook {i}") for i in range(3)]
     data = catalog.BY_TYPE["job.created"].example

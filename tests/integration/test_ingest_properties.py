@@ -4,6 +4,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.queues import RecordingQueue
 from webhooks import catalog
 from webhooks.extensions import db
 from webhooks.models import Delivery, Event
@@ -80,14 +81,9 @@ def counts():
             db.session.scalar(db.select(db.func.count()).select_from(Delivery)))
 
 
-class NullQueue:
-    def submit(self, delivery_ids):
-        pass
-
-
 def two_orgs_without_a_queue(app, factory):
     """acme with two webhooks subscribed to everything, globex with none; nothing is sent."""
-    app.extensions["webhooks_queue"] = NullQueue()
+    app.extensions["webhooks_queue"] = RecordingQueue()
     acme = factory.org("acme")
     factory.org("globex")
     factory.webhook(acme, events=catalog.SUBSCRIBABLE)

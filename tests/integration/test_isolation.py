@@ -9,55 +9,32 @@ import time
 import pytest
 
 from tests.conftest import REDIS_TEST_URL, Factory
-from tests.integration.test_delivery import (BACKENDS, attempts_of, fresh, raise_event,
-                                             rq_environment, wait_for_state)
+from tests.integration.conftest import BACKENDS
+from tests.support.deliveries import attempts_of, fresh, raise_event, wait_for_state
+from tests.support.polling import wait_until
 from tests.support.receiver import Receiver, Reply
-from tests.support.workers import Processes, wait_until
-from webhooks.claims import NOT_RESPONDING_AFTER
 from webhooks.extensions import db
+from webhooks.fairness import NOT_RESPONDING_AFTER
 from webhooks.models import Delivery, Webhook
 
 pytestmark = [pytest.mark.https, pytest.mark.slow]
 
 TIMEOUT = 1.0
-ENGINE = {"WEBHOOKS_TIMEOUT_SECONDS": TIMEOUT, "WEBHOOKS_LEASE_SECONDS": 4,
-          "WEBHOOKS_ENDPOINT_CONCURRENCY": 4}
+SETTINGS = {"WEBHOOKS_TIMEOUT_SECONDS": TIMEOUT, "WEBHOOKS_LEASE_SECONDS": 4,
+            "WEBHOOKS_ENDPOINT_CONCURRENCY": 4}
 HANG = Reply(200, delay=3600)  # accepts the request, never answers (the client gives up)
 both_backends = pytest.mark.parametrize("database, backend", BACKENDS)
 
 
-def engine_env(postgres_url, ca_bundle):
-    return rq_environment(postgres_url, ca_bundle,
-                          **{key: str(value) for key, value in ENGINE.items()})
-
-
 @pytest.fixture
-def workers(request, postgres_url, ca_bundle, tmp_path):
-    """Start n real worker processes and a scheduler for an rq test (none for inline)."""
-    started = []
-
-    def start(count=1):
-        processes = Processes(engine_env(postgres_url, ca_bundle), tmp_path)
-        processes.start_scheduler(interval=1)
-        for _ in range(count):
-            processes.start_worker()
-        started.append(processes)
-        return processes
-
-    yield start
-    for processes in started:
-        processes.stop()
-
-
-@pytest.fixture
-def engine(backend, make_app, request, workers):
-    """Return a function making the app under test's context: inline, or rq with n workers."""
+def start_app(backend, make_app, request, rq_processes):
+    """Return a function making the app under test: inline, or rq with n worker processes."""
     def make(worker_count=1):
         if backend == "rq":
             request.getfixturevalue("redis_conn")
-            workers(worker_count)
-            return make_app(WEBHOOKS_QUEUE="rq", REDIS_URL=REDIS_TEST_URL, **ENGINE)
-        return make_app(**ENGINE)
+            rq_processes(worker_count, **SETTINGS)
+            return make_app(WEBHOOKS_QUEUE="rq", REDIS_URL=REDIS_TEST_URL, **SETTINGS)
+        return make_app(**SETTINGS)
     return make
 
 
@@ -76,8 +53,8 @@ def latencies(receiver, raised_at):
 
 
 @both_backends
-def test_a_hanging_endpoint_does_not_delay_another_organizations_events(engine, hanging, receiver):
-    with engine().app_context():
+def test_a_hanging_endpoint_does_not_delay_another_organizations_events(start_app, hanging, receiver):
+    with start_app().app_context():
         factory = Factory()
         stuck, healthy = factory.org("stuck"), factory.org("healthy")
         stuck_hook = factory.webhook(stuck, url=hanging.url, name="Stuck")
@@ -114,19 +91,19 @@ def overlapping(receiver, since=0.0):
 @pytest.mark.parametrize("answer_after, events", [(0.4, 40), (0.01, 150)],
                          ids=["slow-endpoint", "fast-endpoint-leased-ahead"])
 def test_two_processes_never_put_more_than_the_cap_in_flight_to_one_endpoint(
-        backend, engine, make_app, receiver, answer_after, events):
+        backend, start_app, make_app, receiver, answer_after, events):
     receiver.always(Reply(200, delay=answer_after))
     # The first answers are slow whatever the endpoint's pace, so the first full batch surely
     # overlaps at the receiver (the cap is reached on a loaded machine too); then the pace shows.
     receiver.reply(*[Reply(200, delay=0.4)] * 4)
-    app = engine(worker_count=2)
+    app = start_app(worker_count=2)
     # Inline: a second app with its own pump on the same database, as a second web process.
-    second = make_app(**ENGINE) if backend == "inline" else None
+    second = make_app(**SETTINGS) if backend == "inline" else None
     with app.app_context():
         factory = Factory()
         org = factory.org()
         webhook = factory.webhook(org, url=receiver.url)
-        ids = [raise_event(org, webhook) for _ in range(events)]
+        ids = [raise_event(webhook) for _ in range(events)]
         if second is not None:
             with second.app_context():
                 second.extensions["webhooks_queue"].submit(ids)
@@ -144,12 +121,12 @@ def streak(webhook_id):
 
 
 @both_backends
-def test_no_answer_five_times_means_one_at_a_time_until_any_answer(engine, hanging):
-    with engine().app_context():
+def test_no_answer_five_times_means_one_at_a_time_until_any_answer(start_app, hanging):
+    with start_app().app_context():
         factory = Factory()
         org = factory.org()
         webhook = factory.webhook(org, url=hanging.url)
-        first_wave = [raise_event(org, webhook) for _ in range(8)]
+        first_wave = [raise_event(webhook) for _ in range(8)]
 
         hanging.wait_for(4)
         assert overlapping(hanging) == 4  # the full cap while it has not yet failed 5 times
@@ -160,7 +137,7 @@ def test_no_answer_five_times_means_one_at_a_time_until_any_answer(engine, hangi
         assert overlapping(hanging, since=slowed_at + 0.1) == 1
 
         hanging.always(Reply(200, delay=0.5))  # the endpoint answers again
-        second_wave = [raise_event(org, webhook) for _ in range(8)]
+        second_wave = [raise_event(webhook) for _ in range(8)]
         for delivery_id in second_wave:
             wait_for_state(delivery_id, Delivery.SUCCEEDED, timeout=40)
         assert streak(webhook.id) == 0

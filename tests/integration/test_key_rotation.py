@@ -16,7 +16,8 @@ import pytest
 from standardwebhooks import Webhook as StandardWebhook
 
 from tests.conftest import PASSWORD, REDIS_TEST_URL, Factory
-from tests.support.workers import Processes, wait_until
+from tests.support.polling import HX, wait_until
+from tests.support.workers import Processes
 from webhooks import crypto
 from webhooks.extensions import db
 from webhooks.models import Delivery, Webhook
@@ -24,7 +25,6 @@ from webhooks.models import Delivery, Webhook
 pytestmark = [pytest.mark.https, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-HX = {"HX-Request": "true"}
 BASIC = "Basic " + base64.b64encode("hooks:pa ss:wörd".encode()).decode()
 UNREADABLE = "cannot be decrypted with any configured credentials key"
 

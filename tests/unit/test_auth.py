@@ -3,6 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tests.conftest import PASSWORD, Factory
 from webhooks.auth import INVALID_LOGIN, LOCKED_OUT, MISSING_FIELDS
+from tests.support.polling import HX
 
 
 def test_login_page_has_email_and_password_labels(client):
@@ -71,7 +72,7 @@ def test_login_form_requires_a_csrf_token(make_app, factory):
 
 
 def test_an_expired_session_redirects_htmx_requests_to_sign_in_and_back_to_the_page(client):
-    headers = {"HX-Request": "true",
+    headers = {**HX,
                "HX-Current-URL": "http://localhost/orgs/acme/webhooks/1?page=2"}
     response = client.get("/orgs/acme/webhooks/1/deliveries/7/row", headers=headers)
     assert response.status_code == 401
@@ -129,7 +130,7 @@ def test_a_stale_csrf_token_gets_a_page_that_explains_and_htmx_a_refresh(make_ap
     page = client.post("/login", data={"email": "a@example.com", "password": "x"})
     assert page.status_code == 400
     assert "This form has expired" in page.get_data(as_text=True)
-    swap = client.post("/logout", headers={"HX-Request": "true"})
+    swap = client.post("/logout", headers=HX)
     assert swap.status_code == 400 and swap.headers["HX-Refresh"] == "true"
 
 

@@ -4,13 +4,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from webhooks import backlog, claims
+from tests.support.deliveries import failed_attempt, stored_delivery, timeout_attempt
+from tests.support.log_table import LogTable
+from tests.support.polling import HX
+from webhooks import backlog, fairness
 from webhooks.extensions import db
 from webhooks.models import utcnow
+from tests.support.deliveries import store_delivery
 
-from .log_history_support import LogTable, failed_attempt, record, timeout_attempt
-
-HX = {"HX-Request": "true"}
 NOT_RESPONDING = "Not responding: sending one event at a time"
 
 
@@ -31,22 +32,22 @@ def test_waiting_deliveries_are_counted_in_words():
 
 
 def test_a_not_responding_endpoint_is_said_to_be_slowed_down_with_what_waits():
-    notice = backlog.describe(hook_state(streak=claims.NOT_RESPONDING_AFTER), 118)
+    notice = backlog.describe(hook_state(streak=fairness.NOT_RESPONDING_AFTER), 118)
     assert notice.text == f"{NOT_RESPONDING}, 118 waiting" and notice.tone == "warn"
     assert backlog.describe(hook_state(streak=7), 0).text == NOT_RESPONDING
     assert "no HTTP answer" in notice.title
 
 
 def test_a_streak_below_the_threshold_is_not_called_not_responding():
-    notice = backlog.describe(hook_state(streak=claims.NOT_RESPONDING_AFTER - 1), 3)
+    notice = backlog.describe(hook_state(streak=fairness.NOT_RESPONDING_AFTER - 1), 3)
     assert notice.text == "3 waiting to be sent"
 
 
 @pytest.mark.parametrize("count, words", [
     (1, "1 waiting to be sent"),
     (1_234, "1,234 waiting to be sent"),
-    (claims.WAITING_COUNT_LIMIT, "10,000 waiting to be sent"),
-    (claims.WAITING_COUNT_LIMIT + 1, "10,000+ waiting to be sent"),
+    (backlog.WAITING_COUNT_LIMIT, "10,000 waiting to be sent"),
+    (backlog.WAITING_COUNT_LIMIT + 1, "10,000+ waiting to be sent"),
 ])
 def test_counts_have_thousands_separators_and_stop_at_the_limit(count, words):
     assert backlog.describe(hook_state(), count).text == words
@@ -65,7 +66,7 @@ def slowed(factory, owner):
                            last_error="Timed out after 15 s waiting for a response",
                            last_attempt_at=utcnow() - timedelta(minutes=1))
     for _ in range(3):
-        factory.pending_delivery(hook)
+        store_delivery(hook)
     return hook
 
 
@@ -86,8 +87,8 @@ def test_listing_row_says_a_not_responding_endpoint_is_sent_one_event_at_a_time(
 
 def test_listing_row_counts_what_waits_for_an_endpoint_that_answers(client, factory, owner):
     hook = factory.webhook(owner, name="CRM")
-    factory.pending_delivery(hook)
-    factory.pending_delivery(hook)
+    store_delivery(hook)
+    store_delivery(hook)
     row = row_html(listing(client), hook)
     assert "2 waiting to be sent" in row and 'class="backlog info"' in row
     assert "Not responding" not in row
@@ -95,9 +96,9 @@ def test_listing_row_counts_what_waits_for_an_endpoint_that_answers(client, fact
 
 def test_listing_row_says_nothing_more_when_nothing_waits(client, factory, owner):
     hook = factory.webhook(owner, name="CRM", last_status_code=200, last_attempt_at=utcnow())
-    in_flight = factory.pending_delivery(hook)
+    in_flight = store_delivery(hook)
     in_flight.lease_until = utcnow() + timedelta(seconds=60)  # being sent: not waiting
-    scheduled = factory.pending_delivery(hook)
+    scheduled = store_delivery(hook)
     scheduled.next_attempt_at = utcnow() + timedelta(minutes=5)  # a retry, not due yet
     db.session.commit()
     row = row_html(listing(client), hook)
@@ -106,10 +107,10 @@ def test_listing_row_says_nothing_more_when_nothing_waits(client, factory, owner
 
 def test_listing_counts_waiting_deliveries_once_per_page(client, factory, owner, monkeypatch):
     hooks = [factory.webhook(owner, name=f"Hook {n}") for n in range(3)]
-    factory.pending_delivery(hooks[1])
+    store_delivery(hooks[1])
     calls = []
-    real = claims.waiting_counts
-    monkeypatch.setattr(claims, "waiting_counts", lambda ids, now=None: calls.append(list(ids))
+    real = backlog.waiting_counts
+    monkeypatch.setattr(backlog, "waiting_counts", lambda ids, now=None: calls.append(list(ids))
                         or real(ids, now))
     page = listing(client)
     assert calls == [[hook.id for hook in hooks]]
@@ -122,7 +123,7 @@ def test_detail_status_block_says_the_same(client, slowed, factory, owner):
     status = status[:status.index("</div>")]
     assert f"{NOT_RESPONDING}, 3 waiting" in status
     healthy = factory.webhook(owner, name="CRM")
-    factory.pending_delivery(healthy)
+    store_delivery(healthy)
     page = client.get(f"/orgs/acme/webhooks/{healthy.id}").get_data(as_text=True)
     assert "1 waiting to be sent" in page and "Not responding" not in page
 
@@ -150,7 +151,7 @@ def test_turning_a_webhook_off_clears_the_notice(client, slowed):
 
 def response_of(client, webhook, delivery):
     html = client.get(f"/orgs/acme/webhooks/{webhook.id}/log", headers=HX).get_data(as_text=True)
-    return LogTable(html).row(delivery.id)["cells"][4], html
+    return LogTable(html).row(delivery.id)["response"], html
 
 
 @pytest.fixture
@@ -159,20 +160,20 @@ def webhook(factory, owner):
 
 
 def test_a_due_first_attempt_not_yet_sent_reads_waiting_for_the_endpoint(client, webhook):
-    delivery = record(webhook, state="pending", next_attempt_at=utcnow() - timedelta(seconds=5))
+    delivery = stored_delivery(webhook, state="pending", next_attempt_at=utcnow() - timedelta(seconds=5))
     cell, html = response_of(client, webhook, delivery)
     assert cell == "◷ Waiting for the endpoint"
     assert "Pending" not in cell and "waiting its turn" in html
 
 
 def test_an_overdue_retry_keeps_its_status_code_while_it_waits(client, webhook):
-    delivery = record(webhook, state="pending", attempts=[failed_attempt(500)],
+    delivery = stored_delivery(webhook, state="pending", attempts=[failed_attempt(500)],
                       next_attempt_at=utcnow() - timedelta(minutes=1))
     assert response_of(client, webhook, delivery)[0] == "◷ 500 · Waiting for the endpoint"
 
 
 def test_an_attempt_in_flight_reads_sending(client, webhook):
-    delivery = record(webhook, state="pending", next_attempt_at=utcnow() - timedelta(seconds=1),
+    delivery = stored_delivery(webhook, state="pending", next_attempt_at=utcnow() - timedelta(seconds=1),
                       lease_until=utcnow() + timedelta(seconds=60))
     cell, html = response_of(client, webhook, delivery)
     assert cell == "↗ Sending…"
@@ -180,25 +181,25 @@ def test_an_attempt_in_flight_reads_sending(client, webhook):
 
 
 def test_a_retry_after_a_timeout_in_flight_reads_sending_without_a_code(client, webhook):
-    delivery = record(webhook, state="pending", attempts=[timeout_attempt()], attempt_count=1,
+    delivery = stored_delivery(webhook, state="pending", attempts=[timeout_attempt()], attempt_count=1,
                       last_status_code=None, next_attempt_at=utcnow() - timedelta(seconds=1),
                       lease_until=utcnow() + timedelta(seconds=60))
     assert response_of(client, webhook, delivery)[0] == "↗ Sending…"
 
 
 def test_an_expired_lease_is_waiting_again(client, webhook):
-    delivery = record(webhook, state="pending", next_attempt_at=utcnow() - timedelta(minutes=2),
+    delivery = stored_delivery(webhook, state="pending", next_attempt_at=utcnow() - timedelta(minutes=2),
                       lease_until=utcnow() - timedelta(minutes=1))
     assert response_of(client, webhook, delivery)[0] == "◷ Waiting for the endpoint"
 
 
 def test_a_future_retry_still_reads_retrying_at(client, webhook):
     due = (utcnow() + timedelta(days=1)).replace(hour=10, minute=42, second=0, microsecond=0)
-    delivery = record(webhook, state="pending", attempts=[failed_attempt(503)], next_attempt_at=due)
+    delivery = stored_delivery(webhook, state="pending", attempts=[failed_attempt(503)], next_attempt_at=due)
     assert response_of(client, webhook, delivery)[0] == "⟳ 503 · Retrying at 10:42 UTC"
 
 
 def test_the_pending_filter_keeps_its_label(client, webhook):
-    record(webhook, state="pending")
+    stored_delivery(webhook, state="pending")
     html = client.get(f"/orgs/acme/webhooks/{webhook.id}/log?outcome=pending").get_data(as_text=True)
     assert '<option value="pending" selected>Pending</option>' in html

@@ -4,7 +4,7 @@ import copy
 import pytest
 from jsonschema import Draft202012Validator
 
-from webhooks import catalog
+from webhooks import catalog, validation
 
 ALL_TYPES = sorted(catalog.BY_TYPE)
 
@@ -43,14 +43,14 @@ def test_schema_is_valid_draft_2020_12(event_type):
 
 @pytest.mark.parametrize("event_type", ALL_TYPES)
 def test_example_passes_its_own_schema(event_type):
-    assert catalog.validate_data(event_type, catalog.BY_TYPE[event_type].example) == []
+    assert validation.validate_data(event_type, catalog.BY_TYPE[event_type].example) == []
 
 
 @pytest.mark.parametrize(("event_type", "path"), CASES, ids=[f"{t}:{'.'.join(map(str, p))}" for t, p in CASES])
 def test_schema_rejects_payload_missing_a_required_field(event_type, path):
     broken = without(catalog.BY_TYPE[event_type].example, path)
-    errors = catalog.validate_data(event_type, broken)
-    assert {"path": catalog.json_path(path, "data"), "message": "is required."} in errors
+    errors = validation.validate_data(event_type, broken)
+    assert {"path": validation.json_path(path, "data"), "message": "is required."} in errors
 
 
 def test_every_type_requires_fields_integrators_depend_on():
@@ -67,7 +67,7 @@ def test_every_type_requires_fields_integrators_depend_on():
 def test_money_must_be_a_decimal_string(amount):
     data = copy.deepcopy(catalog.BY_TYPE["estimate.created"].example)
     data["estimate"]["total"] = amount
-    errors = catalog.validate_data("estimate.created", data)
+    errors = validation.validate_data("estimate.created", data)
     assert [e["path"] for e in errors] == ["data.estimate.total"]
 
 
@@ -75,7 +75,7 @@ def test_money_must_be_a_decimal_string(amount):
 def test_money_accepts_fixed_decimals(amount):
     data = copy.deepcopy(catalog.BY_TYPE["estimate.created"].example)
     data["estimate"]["total"] = amount
-    assert catalog.validate_data("estimate.created", data) == []
+    assert validation.validate_data("estimate.created", data) == []
 
 
 @pytest.mark.parametrize("moment", ["2026-11-28 10:00:00Z", "2026-11-28T10:00:00", "2026-02-30T10:00:00Z",
@@ -83,7 +83,7 @@ def test_money_accepts_fixed_decimals(amount):
 def test_timestamps_must_be_rfc3339_with_a_zone(moment):
     data = copy.deepcopy(catalog.BY_TYPE["job.created"].example)
     data["job"]["updated_at"] = moment
-    errors = catalog.validate_data("job.created", data)
+    errors = validation.validate_data("job.created", data)
     assert [e["path"] for e in errors] == ["data.job.updated_at"]
     assert "RFC 3339" in errors[0]["message"]
 
@@ -93,16 +93,16 @@ def test_timestamps_must_be_rfc3339_with_a_zone(moment):
 def test_timestamps_accept_rfc3339(moment):
     data = copy.deepcopy(catalog.BY_TYPE["job.created"].example)
     data["job"]["updated_at"] = moment
-    assert catalog.validate_data("job.created", data) == []
+    assert validation.validate_data("job.created", data) == []
 
 
 def test_fixed_shapes_refuse_unknown_fields_and_resources_may_grow():
     data = copy.deepcopy(catalog.BY_TYPE["job.created"].example)
     data["job"]["priority"] = "high"  # a resource may gain fields
-    assert catalog.validate_data("job.created", data) == []
+    assert validation.validate_data("job.created", data) == []
     data["job"]["address"]["county"] = "Multnomah"  # an address has a fixed shape
     data["extra"] = 1  # so has the data object
-    errors = catalog.validate_data("job.created", data)
+    errors = validation.validate_data("job.created", data)
     assert [e["path"] for e in errors] == ["data.extra", "data.job.address.county"]
 
 
@@ -110,7 +110,7 @@ def test_nullable_fields_accept_null_but_not_absence():
     data = copy.deepcopy(catalog.BY_TYPE["job.assigned"].example)
     data["previous_assigned_user"] = None
     data["job"]["assigned_user"] = None
-    assert catalog.validate_data("job.assigned", data) == []
+    assert validation.validate_data("job.assigned", data) == []
 
 
 def test_every_problem_is_listed_with_its_path():
@@ -118,7 +118,7 @@ def test_every_problem_is_listed_with_its_path():
                     "customer": {"name": "A", "email": "not-an-email", "phone": None},
                     "address": None, "assigned_user": None,
                     "created_at": "2026-11-28T10:00:00Z", "updated_at": "later"}}
-    errors = catalog.validate_data("job.created", data)
+    errors = validation.validate_data("job.created", data)
     assert errors == [
         {"path": "data.job.customer.email", "message": "must be an email address; got 'not-an-email'."},
         {"path": "data.job.id", "message": "must be of type string, not integer."},
@@ -130,7 +130,7 @@ def test_every_problem_is_listed_with_its_path():
 def test_array_items_have_indexed_paths():
     data = copy.deepcopy(catalog.BY_TYPE["signed_document.signed"].example)
     data["signed_document"]["signers"][1]["signed_at"] = None
-    errors = catalog.validate_data("signed_document.signed", data)
+    errors = validation.validate_data("signed_document.signed", data)
     assert [e["path"] for e in errors] == ["data.signed_document.signers[1].signed_at"]
 
 
@@ -138,7 +138,7 @@ def test_urls_must_be_web_urls():
     data = copy.deepcopy(catalog.BY_TYPE["job.image_created"].example)
     data["image"]["url"] = "file:///etc/passwd"
     data["image"]["content_type"] = "application/pdf"
-    errors = catalog.validate_data("job.image_created", data)
+    errors = validation.validate_data("job.image_created", data)
     assert [e["path"] for e in errors] == ["data.image.content_type", "data.image.url"]
 
 
@@ -156,7 +156,7 @@ def test_as_json_publishes_schema_and_example_of_every_type():
     assert [t["type"] for t in published] == [*catalog.SUBSCRIBABLE, "webhook.ping"]
     for entry in published:
         assert set(entry) >= {"type", "kind", "label", "description", "schema", "example"}
-        Draft202012Validator(entry["schema"], format_checker=catalog.FORMAT_CHECKER).validate(entry["example"])
+        Draft202012Validator(entry["schema"], format_checker=validation.FORMAT_CHECKER).validate(entry["example"])
 
 
 def test_fields_describe_every_property_for_the_reference_page():

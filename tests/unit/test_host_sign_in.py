@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import Factory
 from tests.unit.test_permissions import ATTACK, area_routes, url
+from tests.support.deliveries import store_delivery
 from webhooks.extensions import db
 from webhooks.models import Membership, Organization, SignInLink, User, UserSession, Webhook, utcnow
 
@@ -212,7 +213,7 @@ def read_only(app):
     with app.app_context():
         org = db.session.scalar(db.select(Organization))
         webhook = Factory().webhook(org, name="Billing")
-        delivery = Factory().pending_delivery(webhook)
+        delivery = store_delivery(webhook)
         ids = {"slug": "acme", "webhook_id": webhook.id, "delivery_id": delivery.id}
     return client, ids
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import PASSWORD, Factory
+from tests.support.deliveries import store_delivery
 from webhooks.extensions import db
 from webhooks.models import LoginThrottle, Organization, UserSession, utcnow
 
@@ -252,7 +253,7 @@ def test_pages_are_never_cached(app, member, path):
 def test_log_history_and_delivery_details_are_never_cached(app, member):
     with app.app_context():
         org = db.session.scalar(db.select(Organization))
-        delivery = Factory().pending_delivery(Factory().webhook(org))
+        delivery = store_delivery(Factory().webhook(org))
         webhook_id, delivery_id = delivery.webhook_id, delivery.id
     client = signed_in(app)
     base = f"/orgs/acme/webhooks/{webhook_id}"

@@ -6,6 +6,8 @@ from webhooks.extensions import db
 from webhooks.forms import (EVENTS_REQUIRED, NAME_REQUIRED, NAME_TOO_LONG, PASSWORD_REQUIRED,
                             URL_REQUIRED, USERNAME_HAS_COLON, USERNAME_REQUIRED)
 from webhooks.models import Delivery, Webhook
+from tests.support.deliveries import store_delivery
+from tests.support.polling import HX
 
 VALID = {"name": "CRM sync", "url": "https://127.0.0.1:8443/hook", "auth_type": "none",
          "event_types": ["job.created", "estimate.updated"]}
@@ -105,7 +107,7 @@ def test_basic_auth_stores_the_password_encrypted(client, owner):
 
 def test_inline_url_validation_returns_only_the_error_area(client, owner):
     bad = client.post("/orgs/acme/webhooks/validate-url", data={"url": "http://example.com"},
-                      headers={"HX-Request": "true"})
+                      headers=HX)
     assert bad.status_code == 200
     text = bad.get_data(as_text=True).strip()
     assert text.startswith('<p class="field-error" id="url-error"')
@@ -200,7 +202,7 @@ def test_delete_asks_for_confirmation_first(client, basic_hook):
 
 def test_confirmed_delete_hides_the_webhook_and_cancels_its_pending_deliveries(client, factory, owner):
     webhook = factory.webhook(owner, name="Doomed", active=True)
-    pending = factory.pending_delivery(webhook)
+    pending = store_delivery(webhook)
     response = client.post(f"/orgs/acme/webhooks/{webhook.id}/delete", data={"confirmed": "yes"})
     assert response.headers["Location"] == "/orgs/acme/webhooks/"
     db.session.expire_all()

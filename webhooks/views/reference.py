@@ -3,7 +3,7 @@ import json
 
 from flask import Blueprint, g, render_template
 
-from .. import catalog
+from .. import catalog, overview
 from ..access import webhooks_permission_required
 
 bp = Blueprint("reference", __name__)
@@ -17,7 +17,8 @@ def events(slug):
         t.type: json.dumps(catalog.example_envelope(t.type, g.org.slug), indent=2, ensure_ascii=False)
         for t in catalog.BY_TYPE.values()
     }
+    fields = {t.type: catalog.fields(t.schema) for t in catalog.BY_TYPE.values()}
     return render_template(
         "reference/events.html", org=g.org, groups=catalog.by_kind(), ping=catalog.PING,
-        fields=catalog.fields, examples=examples,
+        fields=fields, examples=examples, retry_schedule=overview.retry_schedule(),
     )

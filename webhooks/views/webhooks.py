@@ -1,61 +1,17 @@
 """The Webhooks tab: list, add, edit, toggle and delete an organization's webhooks."""
-from http import HTTPStatus
-
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from flask_htmx import make_response
 
-from .. import backlog, catalog, claims, events
+from .. import catalog, history, lifecycle, overview
 from ..access import get_webhook, webhooks_permission_required
-from ..extensions import db, htmx
+from ..extensions import db
 from ..forms import WebhookForm, url_target_problem
-from ..models import Webhook, utcnow
-from . import ID
+from ..models import Webhook
+from . import ID, respond, wants_fragment
 
 bp = Blueprint("webhooks", __name__, url_prefix="/orgs/<slug:slug>/webhooks")
 
 PER_PAGE = 25
 MAX_PAGE = 10 ** 9  # far beyond any listing, small enough that the offset fits the database
-
-
-@bp.app_template_global()
-def event_summary(event_types):
-    """Return short chips for a subscription: "All events", "All job events", "Job: Created, Updated"."""
-    chosen = set(event_types or ())
-    if chosen >= set(catalog.SUBSCRIBABLE):
-        return ["All events"]
-    chips = []
-    for kind, types in catalog.by_kind():
-        labels = [t.label for t in types if t.type in chosen]
-        if not labels:
-            continue
-        if len(labels) == len(types) > 1:
-            chips.append(f"All {kind.lower()} events")
-        else:
-            chips.append(f"{kind}: {', '.join(labels)}")
-    chips.extend(sorted(chosen - set(catalog.BY_TYPE)))  # types no longer in the catalog
-    return chips
-
-
-@bp.app_template_global()
-def latest_response(webhook):
-    """Return (succeeded, text) for the webhook's latest attempt, or None before any."""
-    if webhook.last_attempt_at is None:
-        return None
-    code = webhook.last_status_code
-    if code is not None:
-        try:
-            phrase = HTTPStatus(code).phrase
-        except ValueError:
-            phrase = ""
-        return 200 <= code < 300, f"{code} {phrase}".strip()
-    return False, webhook.last_error or "No response"
-
-
-def _backlogs(webhooks):
-    """Return {webhook id: Backlog or None}, counting waiting deliveries in one call."""
-    waiting = claims.waiting_counts([webhook.id for webhook in webhooks])
-    return {webhook.id: backlog.describe(webhook, waiting.get(webhook.id, 0))
-            for webhook in webhooks}
 
 
 def _form_for(webhook=None):
@@ -70,7 +26,7 @@ def _form_for(webhook=None):
 
 def _render_form_page(template, form, status=200, **context):
     return render_template(template, org=g.org, form=form, groups=catalog.by_kind(),
-                           **context), status
+                           retry_schedule=overview.retry_schedule(), **context), status
 
 
 @bp.route("/")
@@ -86,7 +42,7 @@ def index(slug):
         page = db.paginate(query, page=page.pages, per_page=PER_PAGE, max_per_page=PER_PAGE,
                            error_out=False)
     return render_template("webhooks/index.html", org=g.org, page=page,
-                           backlogs=_backlogs(page.items))
+                           overviews=overview.of_webhooks(page.items))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -118,7 +74,7 @@ def validate_url(slug):
 @bp.route(f"/<{ID}:webhook_id>", methods=["GET", "POST"])
 @webhooks_permission_required
 def detail(slug, webhook_id):
-    """Show a webhook's status and edit form; save valid changes."""
+    """Show a webhook's status, edit form, signing secret and Log History; save valid changes."""
     webhook = get_webhook(g.org, webhook_id)
     form = _form_for(webhook)
     if form.validate_on_submit():
@@ -127,26 +83,23 @@ def detail(slug, webhook_id):
         flash(f"Saved changes to “{webhook.name}”.", "success")
         return redirect(url_for(".detail", slug=slug, webhook_id=webhook.id))
     status = 422 if form.errors else 200
+    log = history.log_page(webhook, history.LogFilter.from_args(request.args),
+                           request.args.get("page", 1))
     return _render_form_page("webhooks/detail.html", form, status, webhook=webhook,
-                             backlog=_backlogs([webhook])[webhook.id])
+                             overview=overview.of_webhook(webhook), log=log)
 
 
 def _switch(webhook, active):
-    """Turn a webhook on (then ping it) or off (cancelling pending deliveries); flash the outcome."""
-    if active == webhook.is_active:
-        return
-    if active:
-        webhook.is_active = True
-        db.session.commit()
-        events.send_ping(webhook)
+    """Turn the webhook on or off; flash the outcome; return the htmx events it causes."""
+    if active and lifecycle.activate(webhook):
         flash(f"Webhook “{webhook.name}” turned on — a test event was sent to {webhook.url}.",
               "success")
-    else:
-        webhook.is_active = False
-        claims.cancel_pending(webhook.id, claims.DEACTIVATED)
-        db.session.commit()
+        return {"logChanged": {}}  # the test event is a new row in Log History
+    if not active and lifecycle.deactivate(webhook):
         flash(f"Webhook “{webhook.name}” turned off — it will receive no events until "
               "you turn it on again.", "info")
+        return {"logChanged": {}}  # pending deliveries were cancelled
+    return {}
 
 
 @bp.route(f"/<{ID}:webhook_id>/toggle", methods=["POST"])
@@ -154,20 +107,16 @@ def _switch(webhook, active):
 def toggle(slug, webhook_id):
     """Turn a webhook on or off; htmx gets the re-rendered row (or status), others a redirect."""
     webhook = get_webhook(g.org, webhook_id)
-    _switch(webhook, request.form.get("active") == "1")
+    trigger = _switch(webhook, request.form.get("active") == "1")
     on_detail = request.form.get("from") == "detail"
-    if htmx:
+    if wants_fragment():
         template = "webhooks/_status_swap.html" if on_detail else "webhooks/_row_swap.html"
-        response = make_response(render_template(template, org=g.org, webhook=webhook,
-                                                 backlog=_backlogs([webhook])[webhook.id]),
-                                 trigger={"webhookToggled": {"id": webhook.id}})
-    elif on_detail:
-        response = redirect(url_for(".detail", slug=slug, webhook_id=webhook.id))
-    else:
-        page = request.form.get("page", type=int)
-        response = redirect(url_for(".index", slug=slug, page=page if page and page > 1 else None))
-    response.vary.add("HX-Request")
-    return response
+        return respond(render_template(template, org=g.org,
+                                       overview=overview.of_webhook(webhook)), trigger=trigger)
+    if on_detail:
+        return respond(redirect(url_for(".detail", slug=slug, webhook_id=webhook.id)))
+    page = request.form.get("page", type=int)
+    return respond(redirect(url_for(".index", slug=slug, page=page if page and page > 1 else None)))
 
 
 @bp.route(f"/<{ID}:webhook_id>/delete", methods=["GET", "POST"])
@@ -177,10 +126,6 @@ def delete(slug, webhook_id):
     webhook = get_webhook(g.org, webhook_id)
     if request.method == "GET" or request.form.get("confirmed") != "yes":
         return render_template("webhooks/delete.html", org=g.org, webhook=webhook)
-    # Soft delete: the row stays so cancelled deliveries keep their webhook and reason.
-    webhook.deleted_at = utcnow()
-    webhook.is_active = False
-    claims.cancel_pending(webhook.id, claims.DELETED)
-    db.session.commit()
+    lifecycle.delete(webhook)
     flash(f"Webhook “{webhook.name}” was deleted.", "success")
     return redirect(url_for(".index", slug=slug))

@@ -1,0 +1,81 @@
+"""What a person (in the UI or, later, through the API) can do to a webhook and its deliveries:
+turn it on or off, delete it, send it a test event, ask for a resend.
+
+Each action changes the rows, commits, and hands what is due to the queue; callers only parse
+the request and show the outcome. Cancelling locks the webhook row before its deliveries, the
+same order recording takes (webhooks.recording), so the two never deadlock.
+"""
+from . import catalog, events, queue
+from .extensions import db
+from .models import Delivery, utcnow
+
+RESEND_NEEDS_ACTIVE = "Turn the webhook on to resend this event."
+
+
+def activate(webhook):
+    """Turn the webhook on and send it a test event; return the ping's delivery (None if it
+    was already on)."""
+    if webhook.is_active:
+        return None
+    webhook.is_active = True
+    db.session.commit()
+    return events.send_ping(webhook)
+
+
+def deactivate(webhook):
+    """Turn the webhook off, cancelling its pending deliveries; return whether it was on."""
+    if not webhook.is_active:
+        return False
+    webhook.is_active = False
+    cancel_pending(webhook, Delivery.WEBHOOK_DEACTIVATED)
+    db.session.commit()
+    return True
+
+
+def delete(webhook):
+    """Delete the webhook and cancel its pending deliveries.
+
+    A soft delete: the row stays, so cancelled deliveries keep their webhook and reason.
+    """
+    webhook.deleted_at = utcnow()
+    webhook.is_active = False
+    cancel_pending(webhook, Delivery.WEBHOOK_DELETED)
+    db.session.commit()
+
+
+def send_test_event(webhook):
+    """Send a webhook.ping to the webhook (on or off); return its delivery."""
+    return events.send_ping(webhook)
+
+
+def resend_refusal(webhook, delivery):
+    """Return why delivery cannot be resent now, or None: a deactivated webhook gets pings only."""
+    if not catalog.sendable(delivery.event_type, webhook.is_active):
+        return RESEND_NEEDS_ACTIVE
+    return None
+
+
+def request_resend(webhook, delivery):
+    """Ask for one immediate manual attempt of delivery; return the refusal, or None when asked.
+
+    The request is kept in the database (manual_requested_at): if the queue is away, the
+    reconciler sends it.
+    """
+    refusal = resend_refusal(webhook, delivery)
+    if refusal:
+        return refusal
+    delivery.manual_requested_at = utcnow()
+    db.session.commit()
+    queue.submit_manual(delivery.id)
+    return None
+
+
+def cancel_pending(webhook, reason):
+    """Cancel every pending delivery of the webhook, keeping the reason. Does not commit."""
+    db.session.flush()  # the webhook row's change first: lock order webhook, then deliveries
+    db.session.execute(
+        db.update(Delivery)
+        .where(Delivery.webhook_id == webhook.id, Delivery.state == Delivery.PENDING)
+        .values(state=Delivery.CANCELLED, cancel_reason=reason, next_attempt_at=None,
+                updated_at=utcnow())
+    )
