@@ -1,4 +1,4 @@
-"""Benchmark the delivery engine through the rq backend against a bare requests.Session loop.
+"""Benchmark delivery through the rq backend against a bare requests.Session loop.
 
     .venv/bin/python bench/delivery.py [--n 2000] [--fork-n 300] [--rate 50] [--seconds 20]
                                        [--throughput-only] [--py-spy PATH]

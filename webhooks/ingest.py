@@ -60,7 +60,7 @@ def receive_event():
     if errors:
         return {"errors": errors}, 422
     occurred_at = document.get("occurred_at")
-    recorded = events.record(
+    recorded = events.accept(
         document["organization_id"], document["type"], document["data"],
         host_event_id=document.get("id"),
         occurred_at=validation.parse_datetime(occurred_at) if occurred_at else None,

@@ -1,9 +1,9 @@
 """Headless Chromium (Debian's) driving the app served by a real HTTP server in a thread."""
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+
+from tests.support.servers import app_server, serving
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -27,11 +27,8 @@ def database():
 @pytest.fixture
 def live_server(app):
     """Serve the test app on 127.0.0.1 in a thread; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serving(app_server(app)) as server:
+        yield f"http://127.0.0.1:{server.server_port}"
 
 
 @pytest.fixture

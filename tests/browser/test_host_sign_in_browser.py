@@ -5,14 +5,13 @@ The app is served over HTTPS (a local CA) on 127.0.0.1; the host's pages come fr
 servers on localhost, another site, as a host application's pages would be."""
 import html
 import ssl
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
+from tests.support.servers import app_server, serving
 from webhooks.extensions import db
 from webhooks.models import SignInLink, UserSession
 
@@ -38,19 +37,12 @@ class HostPage(BaseHTTPRequestHandler):
         pass
 
 
-def serve(server):
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture
 def host_pages():
     """Two host origins: http://localhost:<allowed> and http://localhost:<other>."""
-    servers = [serve(ThreadingHTTPServer(("127.0.0.1", 0), HostPage)) for _ in range(2)]
-    yield [f"http://localhost:{server.server_port}" for server in servers]
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), HostPage)) as allowed, \
+            serving(ThreadingHTTPServer(("127.0.0.1", 0), HostPage)) as other:
+        yield [f"http://localhost:{server.server_port}" for server in (allowed, other)]
 
 
 @pytest.fixture
@@ -58,10 +50,8 @@ def https_app(make_app, ca, host_pages):
     app = make_app(WEBHOOKS_FRAME_ANCESTORS=(host_pages[0],))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
-    server = serve(make_server("127.0.0.1", 0, app, threaded=True, ssl_context=context))
-    yield app, f"https://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(app_server(app, ssl_context=context)) as server:
+        yield app, f"https://127.0.0.1:{server.server_port}"
 
 
 @pytest.fixture

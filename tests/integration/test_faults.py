@@ -83,7 +83,7 @@ def test_retries_come_back_on_time_after_redis_is_flushed(org, processes, receiv
 def test_the_same_job_enqueued_twice_makes_one_attempt(org, processes, receiver, redis_conn):
     receiver.always(Reply(200, delay=0.5))
     webhook = Factory().webhook(org, url=receiver.url)
-    delivery_id = raise_event(webhook)  # enqueued once by dispatch...
+    delivery_id = raise_event(webhook)  # enqueued once on submit...
     queue = Queue(QUEUE_NAME, connection=redis_conn)
     queue.enqueue(DELIVER, delivery_id)  # ...and twice more, for two workers at once
     queue.enqueue(DELIVER, delivery_id)

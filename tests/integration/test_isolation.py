@@ -60,12 +60,12 @@ def test_a_hanging_endpoint_does_not_delay_another_organizations_events(start_ap
         stuck_hook = factory.webhook(stuck, url=hanging.url, name="Stuck")
         healthy_hook = factory.webhook(healthy, url=receiver.url, name="Healthy")
         for _ in range(60):  # one at a time after the first 5: a minute of hanging attempts
-            raise_event(stuck, stuck_hook)
+            raise_event(stuck_hook)
         hanging.wait_for(4)
 
         raised_at = {}
         for _ in range(10):
-            delivery_id = raise_event(healthy, healthy_hook)
+            delivery_id = raise_event(healthy_hook)
             raised_at[db.session.get(Delivery, delivery_id).public_id] = time.time()
             time.sleep(0.2)
         receiver.wait_for(10, timeout=30)
