@@ -35,14 +35,6 @@ def start_processes(postgres_url, ca_bundle, log_dir, workers=1, **settings):
     return processes
 
 
-@pytest.fixture(scope="module")
-def shared_rq_processes(postgres_url, ca_bundle, tmp_path_factory):
-    """One worker and one scheduler for a module's rq tests (the tables are emptied between)."""
-    processes = start_processes(postgres_url, ca_bundle, tmp_path_factory.mktemp("rq"))
-    yield processes
-    processes.stop()
-
-
 @pytest.fixture
 def rq_processes(postgres_url, ca_bundle, tmp_path):
     """Return start(workers=1, **settings): fresh processes for this test, stopped after it."""
@@ -59,10 +51,12 @@ def rq_processes(postgres_url, ca_bundle, tmp_path):
 
 @pytest.fixture
 def delivering_app(backend, make_app, request):
-    """An app whose queue is the backend under test (rq: the module's worker), context pushed."""
+    """An app whose queue is the backend under test, context pushed. For rq, a worker and a
+    scheduler of this test's own: one that outlived its test would keep polling the database
+    and could claim the next test's deliveries with its own settings."""
     if backend == "rq":
         request.getfixturevalue("redis_conn")
-        request.getfixturevalue("shared_rq_processes")
+        request.getfixturevalue("rq_processes")()
         app = make_app(WEBHOOKS_QUEUE="rq", REDIS_URL=REDIS_TEST_URL, **DELIVERY_SETTINGS)
     else:
         app = make_app(**DELIVERY_SETTINGS)
