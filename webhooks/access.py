@@ -21,10 +21,11 @@ def webhooks_permission_required(view):
     def wrapped(slug, **kwargs):
         org = db.session.scalar(db.select(Organization).filter_by(slug=slug))
         # A host session opens only its own organization.
-        membership = current_user.membership_in(org) if org is not None and sessions.opens(org) else None
+        opened = org is not None and sessions.opens(org)
+        membership = current_user.membership_in(org) if opened else None
         if membership is None:
             abort(404)
-        if WEBHOOKS_PERMISSION not in (membership.permissions or ()):
+        if not membership.grants(WEBHOOKS_PERMISSION):
             abort(403)
         g.org = org
         return view(slug=slug, **kwargs)

@@ -15,7 +15,8 @@ from flask import current_app
 from . import catalog, crypto
 from .config import setting
 from .extensions import db
-from .fairness import EPOCH, allowance, endpoint_cap, fair_shares, in_key_order, pending_key, unheld, waiting_webhooks
+from .fairness import (EPOCH, allowance, endpoint_cap, fair_shares, in_key_order, pending_key,
+                       unheld, waiting_webhooks)
 from .models import Attempt, Delivery, Event, Webhook, utcnow
 from .signing import request_headers
 
@@ -67,8 +68,8 @@ class Claim:
 
 
 def _still_due(now):
-    """_is_due for rows already chosen by id: each column wrapped, so that no planner walks a
-    due index (past a webhook's whole backlog) instead of looking the ids up."""
+    """Pending, due and unheld, for rows already chosen by id: each column wrapped, so that no
+    planner walks a due index (past a webhook's whole backlog) instead of looking the ids up."""
     d = _deliveries.c
     return db.and_(db.func.coalesce(d.state, "") == Delivery.PENDING,
                    db.func.coalesce(d.next_attempt_at, _NEVER) <= now,

@@ -239,6 +239,11 @@ def log_page(webhook, log_filter, page=1):
     return LogPage(_rows(webhook, pairs), total, page, pages, log_filter)
 
 
+def page_asked_for(webhook, args):
+    """Return the Log History page that query arguments ask for (filters and ?page=)."""
+    return log_page(webhook, LogFilter.from_args(args), args.get("page", 1))
+
+
 def has_newer(webhook, log_filter, after_id):
     """Return whether a delivery newer than after_id matches the filter."""
     conds = log_filter.conditions(webhook) + [Delivery.id > after_id]

@@ -63,7 +63,7 @@ class User(UserMixin, db.Model):
     def can(self, permission, organization):
         """Return whether this user holds permission in organization."""
         membership = self.membership_in(organization)
-        return membership is not None and permission in (membership.permissions or ())
+        return membership is not None and membership.grants(permission)
 
 
 class Membership(db.Model):
@@ -79,6 +79,9 @@ class Membership(db.Model):
 
     user: Mapped[User] = relationship(back_populates="memberships")
     organization: Mapped[Organization] = relationship()
+
+    def grants(self, permission):
+        return permission in (self.permissions or ())
 
 
 class UserSession(db.Model):

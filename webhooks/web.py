@@ -53,7 +53,7 @@ def navigation():
         db.select(Membership).filter_by(user_id=current_user.id).order_by(Membership.id)
     ).all()
     return {
-        "nav_orgs": [(m.organization, WEBHOOKS_PERMISSION in (m.permissions or []))
+        "nav_orgs": [(m.organization, m.grants(WEBHOOKS_PERMISSION))
                      for m in memberships if sessions.opens(m.organization)],
         "read_only": sessions.is_read_only(),
         "embedded": sessions.is_embedded(),

@@ -2,6 +2,8 @@
 import json
 from html.parser import HTMLParser
 
+from .polling import HX
+
 # The class of each <td> in log_history/_row.html, and the column name tests use for it.
 COLUMNS = {"event-id": "event_id", "when": "time", "event": "event", "url": "url",
            "response": "response", "row-actions": "actions"}
@@ -58,8 +60,6 @@ def log_url(webhook, **args):
 
 def table(client, webhook, **args):
     """Fetch Log History's results fragment; return (LogTable, html)."""
-    from .polling import HX
-
     response = client.get(log_url(webhook, **args), headers=HX)
     assert response.status_code == 200
     return LogTable(response.get_data(as_text=True)), response.get_data(as_text=True)

@@ -31,10 +31,9 @@ def _delivery_changed(row):
 def log(slug, webhook_id):
     """Show one page of Log History; the results fragment for htmx, else the whole page."""
     webhook = get_webhook(g.org, webhook_id)
-    page = history.log_page(webhook, history.LogFilter.from_args(request.args),
-                            request.args.get("page", 1))
     template = "log_history/_results.html" if wants_fragment() else "log_history/log.html"
-    return respond(render_template(template, org=g.org, webhook=webhook, log=page))
+    return respond(render_template(template, org=g.org, webhook=webhook,
+                                   log=history.page_asked_for(webhook, request.args)))
 
 
 @bp.route("/log/newer")

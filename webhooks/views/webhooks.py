@@ -83,10 +83,9 @@ def detail(slug, webhook_id):
         flash(f"Saved changes to “{webhook.name}”.", "success")
         return redirect(url_for(".detail", slug=slug, webhook_id=webhook.id))
     status = 422 if form.errors else 200
-    log = history.log_page(webhook, history.LogFilter.from_args(request.args),
-                           request.args.get("page", 1))
     return _render_form_page("webhooks/detail.html", form, status, webhook=webhook,
-                             overview=overview.of_webhook(webhook), log=log)
+                             overview=overview.of_webhook(webhook),
+                             log=history.page_asked_for(webhook, request.args))
 
 
 def _switch(webhook, active):
