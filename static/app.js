@@ -4,6 +4,8 @@
 (function () {
   "use strict";
 
+  document.documentElement.classList.add("js");  // narrow screens fold the header into a menu
+
   // -- Times: UTC in the HTML, the viewer's local time here --------------------------------------
   var TIME_FORMATS = {
     "": { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" },
@@ -68,12 +70,73 @@
     }
   }
 
+  // -- Header menu (narrow screens) ---------------------------------------------------------------
+  function setMenuOpen(button, open) {
+    var menu = document.getElementById(button.getAttribute("aria-controls"));
+    button.setAttribute("aria-expanded", String(open));
+    if (menu) menu.classList.toggle("open", open);
+  }
+
+  function closeMenus(except) {
+    document.querySelectorAll('[data-menu-button][aria-expanded="true"]').forEach(function (button) {
+      if (button !== except) setMenuOpen(button, false);
+    });
+  }
+
+  // -- Announcements: what changed by itself, read out politely without moving the focus -------
+  function announce(text) {
+    var region = document.getElementById("live-announcer");
+    if (!region || !text) return;
+    region.textContent = "";
+    setTimeout(function () { region.textContent = text; }, 50);  // a new text is read even if equal
+  }
+
+  // A cell's words as a screen reader says them: without the decorative icons.
+  function spokenText(el) {
+    var copy = el.cloneNode(true);
+    copy.querySelectorAll("[aria-hidden=true]").forEach(function (hidden) { hidden.remove(); });
+    return copy.textContent.replace(/\s+/g, " ").trim();
+  }
+
+  var settledStates = {};  // delivery id -> the state its row had before a refresh
+
+  function rememberRowState(row) {
+    settledStates[row.dataset.deliveryId] = row.dataset.state;
+  }
+
+  function announceRowChange(row) {
+    var before = settledStates[row.dataset.deliveryId];
+    delete settledStates[row.dataset.deliveryId];
+    if (!before || before === row.dataset.state) return;
+    var event = row.querySelector("td.event"), response = row.querySelector("td.response");
+    if (event && response) announce(spokenText(event) + ": " + spokenText(response));
+  }
+
+  function announceResults(results) {
+    var fresh = results.querySelectorAll(".log-row.fresh").length;
+    if (fresh) announce(fresh === 1 ? "1 new delivery in Log History." : fresh + " new deliveries in Log History.");
+    else {
+      var summary = results.querySelector(".log-summary");
+      if (summary) announce(spokenText(summary));
+    }
+  }
+
   // -- Log History -------------------------------------------------------------------------------
   // The delivery modal opens when its body receives a lazily loaded panel, and empties when
   // closed so a pending panel stops polling.
+  // Closing it gives the focus back to the Expand link that opened it (found again by id, as a
+  // live refresh may have replaced the link meanwhile).
+  var modalOpenerId = null;
+
   function openDeliveryModal(target) {
     var dialog = target.closest("dialog");
     if (dialog && !dialog.open) dialog.showModal();
+  }
+
+  function returnFocusFromModal() {
+    var opener = modalOpenerId && document.getElementById(modalOpenerId);
+    modalOpenerId = null;
+    if (opener) opener.focus();
   }
 
   // The server names a changed delivery in the event's detail ({"id": 42}); its row and open
@@ -101,20 +164,47 @@
   });
 
   document.addEventListener("click", function (e) {
+    var menuButton = e.target.closest("[data-menu-button]");
+    closeMenus(menuButton);
+    if (menuButton) setMenuOpen(menuButton, menuButton.getAttribute("aria-expanded") !== "true");
     var copy = e.target.closest("[data-copy-target]");
     if (copy) copyText(copy);
     var confirmer = e.target.closest("[data-confirm]");
     if (confirmer) confirmAction(e, confirmer);
   });
 
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    var open = document.querySelector('[data-menu-button][aria-expanded="true"]');
+    if (open) { setMenuOpen(open, false); open.focus(); }
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail.elt;
+    if (elt.getAttribute("hx-target") === "#log-modal-body" && elt.id) modalOpenerId = elt.id;
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var target = e.detail.target;
+    if (target && target.matches && target.matches(".log-row")) rememberRowState(target);
+  });
+
   document.addEventListener("htmx:afterSwap", function (e) {
     if (e.detail.target && e.detail.target.id === "log-modal-body") openDeliveryModal(e.detail.target);
+  });
+
+  document.addEventListener("htmx:load", function (e) {
+    var elt = e.detail.elt;
+    if (!elt.matches) return;
+    if (elt.matches(".log-row")) announceRowChange(elt);
+    if (elt.id === "log-results") announceResults(elt);
   });
 
   document.addEventListener("close", function (e) {
     if (e.target.matches && e.target.matches("dialog[data-log-modal]")) {
       var body = e.target.querySelector("#log-modal-body");
       if (body) body.innerHTML = "";
+      returnFocusFromModal();
     }
   }, true);
 

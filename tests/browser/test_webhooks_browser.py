@@ -80,9 +80,11 @@ def test_add_toggle_edit_and_delete_a_webhook(page, live_server, factory, receiv
     screenshot("webhooks-listing")
 
     page.get_by_role("link", name="Edit CRM sync").click()
+    expect(page.get_by_role("heading", name="Log History")).to_be_visible()  # what a webhook opens on
+    page.get_by_role("link", name="Settings", exact=True).click()
     expect(page.get_by_role("heading", name="Edit webhook")).to_be_visible()
     expect(page.get_by_role("switch", name="Status of CRM sync")).to_be_checked()
-    screenshot("webhook-edit")
+    screenshot("webhook-settings")
     page.get_by_label("Name", exact=True).fill("CRM sync (production)")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("status").filter(has_text="Saved changes")).to_be_visible()
@@ -124,6 +126,7 @@ def test_the_tab_works_without_javascript(browser, live_server, factory):
         expect(page.get_by_role("switch", name="Status of Plain form")).to_be_checked()
 
         page.get_by_role("link", name="Edit Plain form").click()
+        page.get_by_role("link", name="Settings", exact=True).click()
         page.get_by_role("button", name="Delete webhook").click()
         expect(page.get_by_role("heading", name=re.compile("Delete webhook"))).to_be_visible()
         page.get_by_role("button", name="Yes, delete webhook").click()

@@ -35,7 +35,7 @@ def test_every_webhook_text_field_refuses_control_characters_on_add_and_edit(app
     for field, label in FIELDS.items():
         for char in CONTROL:
             data = {**VALID, field: with_control(VALID[field], char)}
-            for path in ("/orgs/acme/webhooks/new", f"/orgs/acme/webhooks/{hook.id}"):
+            for path in ("/orgs/acme/webhooks/new", f"/orgs/acme/webhooks/{hook.id}/settings"):
                 response = client.post(path, data=data)
                 page = response.get_data(as_text=True)
                 expected = "control character"

@@ -243,14 +243,18 @@ def test_a_read_only_session_does_not_get_pages_made_for_changes(read_only, page
 def test_a_read_only_session_sees_everything_without_controls(read_only):
     client, ids = read_only
     listing = client.get("/orgs/acme/webhooks/").get_data(as_text=True)
-    detail = client.get(f"/orgs/acme/webhooks/{ids['webhook_id']}").get_data(as_text=True)
-    details = client.get(f"/orgs/acme/webhooks/{ids['webhook_id']}/deliveries/{ids['delivery_id']}")
+    base = f"/orgs/acme/webhooks/{ids['webhook_id']}"
+    tabs = [client.get(base + tab).get_data(as_text=True)
+            for tab in ("", "/health", "/settings", "/signing-secret", "/activity")]
+    detail, settings = tabs[0], tabs[2]
+    details = client.get(f"{base}/deliveries/{ids['delivery_id']}")
 
     assert "Billing" in listing and "Read-only access" in listing
-    for page in (listing, detail, details.get_data(as_text=True)):
+    assert "<code>job.created</code>" in settings and "Edit webhook" not in settings
+    for page in (listing, *tabs, details.get_data(as_text=True)):
         assert all(action.startswith("/logout") for action in re.findall(r'method="post" action="([^"]*)"', page))
         assert "Add webhook" not in page and "Resend</button>" not in page
-    assert "Send test event" not in detail and "Delete webhook" not in detail
+    assert "Send test event" not in detail and "Delete webhook" not in settings
     assert client.get(f"/orgs/acme/webhooks/{ids['webhook_id']}/secret").status_code == 200
 
 

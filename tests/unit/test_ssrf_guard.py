@@ -219,7 +219,7 @@ def test_every_crafted_url_is_refused_inline_on_add_and_on_edit(guarded):
     for url, words in REFUSED:
         inline = client.post("/orgs/acme/webhooks/validate-url", data={"url": url})
         added = client.post("/orgs/acme/webhooks/new", data={**FORM_DATA, "url": url})
-        edited = client.post(f"/orgs/acme/webhooks/{webhook_id}", data={**FORM_DATA, "url": url})
+        edited = client.post(f"/orgs/acme/webhooks/{webhook_id}/settings", data={**FORM_DATA, "url": url})
         problem = urlguard.target_problem(url.strip(), resolver=stub_resolve) or ""
         if not (words in problem and escape(problem) in inline.get_data(as_text=True)
                 and added.status_code == edited.status_code == 422

@@ -5,6 +5,9 @@ from .. import history, lifecycle
 from ..access import get_webhook, webhooks_permission_required
 from ..redirects import local_path_or
 from . import ID, MAX_ID, respond, wants_fragment
+from .tabs import render_tab
+
+NOT_CACHED = {"Cache-Control": "no-store"}
 
 bp = Blueprint("log_history", __name__, url_prefix=f"/orgs/<slug:slug>/webhooks/<{ID}:webhook_id>")
 
@@ -31,9 +34,11 @@ def _delivery_changed(row):
 def log(slug, webhook_id):
     """Show one page of Log History; the results fragment for htmx, else the whole page."""
     webhook = get_webhook(g.org, webhook_id)
-    template = "log_history/_results.html" if wants_fragment() else "log_history/log.html"
-    return respond(render_template(template, org=g.org, webhook=webhook,
-                                   log=history.page_asked_for(webhook, request.args)))
+    log_page = history.page_asked_for(webhook, request.args)
+    if not wants_fragment():
+        return render_tab(webhook, "log", log=log_page)
+    return respond(render_template("log_history/_results.html", org=g.org, webhook=webhook,
+                                   log=log_page))
 
 
 @bp.route("/log/newer")
@@ -64,9 +69,11 @@ def row(slug, webhook_id, delivery_id):
 def delivery(slug, webhook_id, delivery_id):
     """Show a delivery's payload and attempts: a panel for htmx, else a page."""
     webhook = get_webhook(g.org, webhook_id)
-    template = "log_history/_details.html" if wants_fragment() else "log_history/delivery.html"
-    return respond(render_template(template, org=g.org, webhook=webhook,
-                                   row=_row_or_404(webhook, delivery_id)))
+    row = _row_or_404(webhook, delivery_id)
+    if not wants_fragment():
+        return render_tab(webhook, "log", panel_template="log_history/delivery.html", row=row)
+    return respond(render_template("log_history/_details.html", org=g.org, webhook=webhook,
+                                   row=row))
 
 
 @bp.route(f"/deliveries/<{ID}:delivery_id>/resend", methods=["POST"])
@@ -111,6 +118,7 @@ def test_event(slug, webhook_id):
 def secret(slug, webhook_id):
     """Reveal the signing secret, only when asked and never cached."""
     webhook = get_webhook(g.org, webhook_id)
-    template = "log_history/_secret_value.html" if wants_fragment() else "log_history/secret.html"
-    return respond(render_template(template, org=g.org, webhook=webhook),
-                   headers={"Cache-Control": "no-store"})
+    if not wants_fragment():
+        return render_tab(webhook, "secret", revealed=True, headers=NOT_CACHED)
+    return respond(render_template("log_history/_secret_value.html", org=g.org, webhook=webhook),
+                   headers=NOT_CACHED)

@@ -1,12 +1,13 @@
 """The Webhooks tab: list, add, edit, toggle and delete an organization's webhooks."""
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from .. import catalog, history, lifecycle, overview
+from .. import activity, catalog, health, history, lifecycle, overview
 from ..access import get_webhook, webhooks_permission_required
 from ..extensions import db
 from ..forms import WebhookForm, url_target_problem
 from ..models import Webhook
 from . import ID, respond, wants_fragment
+from .tabs import render_tab
 
 bp = Blueprint("webhooks", __name__, url_prefix="/orgs/<slug:slug>/webhooks")
 
@@ -71,21 +72,50 @@ def validate_url(slug):
     return render_template("webhooks/_url_error.html", error=problem)
 
 
-@bp.route(f"/<{ID}:webhook_id>", methods=["GET", "POST"])
+@bp.route(f"/<{ID}:webhook_id>")
 @webhooks_permission_required
 def detail(slug, webhook_id):
-    """Show a webhook's status, edit form, signing secret and Log History; save valid changes."""
+    """Show a webhook's Log History: the tab people open a webhook for."""
+    webhook = get_webhook(g.org, webhook_id)
+    return render_tab(webhook, "log", log=history.page_asked_for(webhook, request.args))
+
+
+@bp.route(f"/<{ID}:webhook_id>/health")
+@webhooks_permission_required
+def health_tab(slug, webhook_id):
+    """Show how the webhook's endpoint has been doing lately."""
+    webhook = get_webhook(g.org, webhook_id)
+    return render_tab(webhook, "health", health=health.of_webhook(webhook))
+
+
+@bp.route(f"/<{ID}:webhook_id>/settings", methods=["GET", "POST"])
+@webhooks_permission_required
+def settings(slug, webhook_id):
+    """Show the edit form and delete; save valid changes."""
     webhook = get_webhook(g.org, webhook_id)
     form = _form_for(webhook)
     if form.validate_on_submit():
         form.apply_to(webhook)
         db.session.commit()
         flash(f"Saved changes to “{webhook.name}”.", "success")
-        return redirect(url_for(".detail", slug=slug, webhook_id=webhook.id))
-    status = 422 if form.errors else 200
-    return _render_form_page("webhooks/detail.html", form, status, webhook=webhook,
-                             overview=overview.of_webhook(webhook),
-                             log=history.page_asked_for(webhook, request.args))
+        return redirect(url_for(".settings", slug=slug, webhook_id=webhook.id))
+    return render_tab(webhook, "settings", 422 if form.errors else 200, form=form,
+                      groups=catalog.by_kind())
+
+
+@bp.route(f"/<{ID}:webhook_id>/signing-secret")
+@webhooks_permission_required
+def signing_secret(slug, webhook_id):
+    """Show the signing secret, masked until revealed, and how to verify a delivery."""
+    return render_tab(get_webhook(g.org, webhook_id), "secret")
+
+
+@bp.route(f"/<{ID}:webhook_id>/activity")
+@webhooks_permission_required
+def activity_tab(slug, webhook_id):
+    """Show what has been done to the webhook, newest first."""
+    webhook = get_webhook(g.org, webhook_id)
+    return render_tab(webhook, "activity", entries=activity.of_webhook(webhook))
 
 
 def _switch(webhook, active):

@@ -298,11 +298,12 @@ def test_history_restore_gets_the_whole_page(client, webhook):
     assert "<html" in response.get_data(as_text=True)
 
 
-def test_detail_screen_includes_log_history_and_the_masked_secret(client, webhook):
+def test_detail_screen_opens_on_log_history_and_the_secret_tab_keeps_it_masked(client, webhook):
     stored_delivery(webhook, attempts=[ok_attempt()])
     html = client.get(f"/orgs/acme/webhooks/{webhook.id}").get_data(as_text=True)
-    assert 'id="log-history"' in html and "Log History" in html
-    assert "Send test event" in html
+    assert 'id="log-history"' in html and "Send test event" in html
+    assert webhook.signing_secret not in html
+    html = client.get(f"/orgs/acme/webhooks/{webhook.id}/signing-secret").get_data(as_text=True)
     assert "whsec_••••" in html and webhook.signing_secret not in html
     assert "standardwebhooks" in html
 

@@ -1,0 +1,46 @@
+"""The Activity tab: creation, test events and resends of one webhook, newest first."""
+from datetime import timedelta
+
+import pytest
+
+from tests.support.deliveries import T0, failed_attempt, ok_attempt, stored_delivery, timeout_attempt
+from webhooks import activity
+
+
+@pytest.fixture
+def webhook(factory, owner):
+    return factory.webhook(owner, name="CRM", created_at=T0 - timedelta(days=1))
+
+
+def test_creation_test_events_and_resends_newest_first(webhook, factory, owner):
+    minute = timedelta(minutes=1)
+    ping = stored_delivery(webhook, "webhook.ping", created_at=T0, last_status_code=200,
+                           attempts=[ok_attempt(trigger="ping", started_at=T0)])
+    failed_ping = stored_delivery(webhook, "webhook.ping", state="failed", created_at=T0 + minute,
+                                  attempts=[timeout_attempt(trigger="ping")],
+                                  last_status_code=None, last_error="Timed out after 15 s.")
+    resent = stored_delivery(webhook, state="succeeded", created_at=T0, attempts=[
+        failed_attempt(started_at=T0 + 2 * minute),
+        ok_attempt(trigger="manual", started_at=T0 + 3 * minute)])
+    stored_delivery(webhook, state="failed", created_at=T0, attempts=[  # automatic only
+        failed_attempt(started_at=T0 + 4 * minute)])
+    stored_delivery(factory.webhook(owner, name="Other"), "webhook.ping", created_at=T0 + 5 * minute)
+
+    entries = activity.of_webhook(webhook)
+    event_id = resent.event.public_id
+    assert [(e.kind, e.text, e.delivery_id, e.tone) for e in entries] == [
+        ("resend", f"Resent {event_id}: answered 200", resent.id, "ok"),
+        ("test_event", "Test event sent: failed (Timed out after 15 s)", failed_ping.id, "bad"),
+        ("test_event", "Test event sent: succeeded (200)", ping.id, "ok"),
+        ("created", "Webhook created", None, None),
+    ]
+    assert entries[0].at == T0 + 3 * minute and entries[-1].at == T0 - timedelta(days=1)
+
+
+def test_a_pending_test_event_and_the_limit(webhook):
+    for number in range(4):
+        stored_delivery(webhook, "webhook.ping", state="pending",
+                        created_at=T0 + timedelta(minutes=number))
+    entries = activity.of_webhook(webhook, limit=3)
+    assert [e.text for e in entries] == ["Test event sent: no response yet"] * 3
+    assert [e.at for e in entries] == [T0 + timedelta(minutes=n) for n in (3, 2, 1)]
