@@ -32,6 +32,9 @@ def test_every_page_passes_the_audit_fits_the_screen_and_has_large_targets(
         expect(page.get_by_role("alert")).to_be_visible()
         check("sign-in with an error")
 
+        page.goto(live_server + "/sign-in/not-a-valid-link")
+        check("sign-in link expired")
+
         sign_in(page, live_server)
         page.goto(live_server + "/orgs/acme/webhooks/")
         check("listing")

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
-from tests.support.a11y import DESKTOP, PHONE
+from tests.support.a11y import DESKTOP, PHONE, horizontal_overflow
 from tests.support.deliveries import store_delivery
 from webhooks.extensions import db
 
@@ -178,3 +178,18 @@ def test_on_a_phone_rows_stack_with_name_and_switch_first_and_the_header_folds(
     event, outcome = failed.locator("td.event"), failed.locator("td.response")
     assert abs(event.bounding_box()["y"] - outcome.bounding_box()["y"]) < 30
     screenshot("detail-log-history-phone")
+
+
+def test_without_javascript_a_phone_shows_the_whole_header_and_nothing_scrolls_sideways(
+        browser, live_server, world):
+    context = browser.new_context(java_script_enabled=False, viewport=PHONE)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server)
+        for path in ("/orgs/acme/webhooks/", f"/orgs/acme/webhooks/{world['crm'].id}"):
+            page.goto(live_server + path)
+            expect(page.get_by_role("button", name="Menu")).to_be_hidden()  # needs JavaScript
+            expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
+            assert horizontal_overflow(page) is None
+    finally:
+        context.close()
