@@ -165,7 +165,7 @@
 
   document.addEventListener("click", function (e) {
     var menuButton = e.target.closest("[data-menu-button]");
-    closeMenus(menuButton);
+    if (!e.target.closest(".site-menu")) closeMenus(menuButton);  // a click elsewhere closes it
     if (menuButton) setMenuOpen(menuButton, menuButton.getAttribute("aria-expanded") !== "true");
     var copy = e.target.closest("[data-copy-target]");
     if (copy) copyText(copy);
