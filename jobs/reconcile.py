@@ -1,15 +1,19 @@
 """The periodic reconciler: the database says what is due; put back what no queue holds."""
+import logging
+
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq_scheduler import Scheduler
 
-from webhooks import claims
+from webhooks import claims, health
 from webhooks.config import setting
 from webhooks.extensions import db
 from webhooks.models import utcnow
 from webhooks.queue import JOB_TIMEOUT, QUEUE_NAME, delivery_job_id, enqueue_manual, enqueue_wake
 
 from .delivery import redis_connection, schedule, scheduler
+
+log = logging.getLogger(__name__)
 
 RECONCILER_ID = "webhooks-reconciler"
 RECONCILE = "jobs.reconcile.reconcile"
@@ -24,7 +28,7 @@ def interval_seconds():
 
 def reconcile():
     """Wake a worker if due work waits that no queue holds; schedule what falls due before the
-    next run; re-send stale resends.
+    next run; re-send stale resends; then sweep endpoint health (warnings, turning off).
 
     One wake-up is enough: the pump it wakes claims fairly among everything due, so deliveries
     held back by their webhook's cap need no message of their own (and get none every run).
@@ -52,7 +56,19 @@ def reconcile():
     for delivery_id in resends:
         enqueue_manual(queue, delivery_id)
     db.session.rollback()
-    return {"enqueued": enqueued, "scheduled": scheduled, "resends": len(resends)}
+    return {"enqueued": enqueued, "scheduled": scheduled, "resends": len(resends),
+            "health": _sweep_health()}
+
+
+def _sweep_health():
+    """Return how many health changes the sweep made (a failure is logged, not raised: the
+    reconciliation above is done)."""
+    try:
+        return len(health.sweep())
+    except Exception:
+        log.exception("the health sweep failed; the next run tries again")
+        db.session.rollback()
+        return 0
 
 
 def ensure_registered(connection, interval):

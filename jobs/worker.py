@@ -15,7 +15,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 
-from webhooks import create_app
+from webhooks import create_app, mail
 from webhooks.config import setting
 from webhooks.extensions import db
 from webhooks.queue import QUEUE_NAME
@@ -33,14 +33,16 @@ class AppJob(Job):
 
     def perform(self):
         with self.app.app_context():
-            if os.getpid() != AppJob.pid:
+            forked = os.getpid() != AppJob.pid
+            if forked:
                 # A forked child must not share the parent's pooled database connections.
                 db.engine.dispose(close=False)
-                AppJob.pid = os.getpid()
             try:
                 return super().perform()
             finally:
                 db.session.remove()
+                if forked:  # the child ends with os._exit: send its notices first
+                    mail.wait_idle(30)
 
 
 def keep_reconciler_registered(app, connection, stop):

@@ -147,10 +147,25 @@
     });
   }
 
+  // The bulk resend's custom times are typed in local time: send the offset along, and show the
+  // two time fields only when "Between two times…" is chosen.
+  function syncPeriodFields(root) {
+    root.querySelectorAll("form[data-tz-offset]").forEach(function (form) {
+      var offset = form.querySelector("input[name=tz_offset]");
+      if (offset) offset.value = String(-new Date().getTimezoneOffset());
+    });
+    root.querySelectorAll("[data-period-select]").forEach(function (select) {
+      select.form.querySelectorAll("[data-custom-period]").forEach(function (el) {
+        el.hidden = select.value !== "custom";
+      });
+    });
+  }
+
   // -- Wiring -------------------------------------------------------------------------------------
   function enhance(root) {
     formatLocalTimes(root);
     syncAuthFields(root);
+    syncPeriodFields(root);
     revealJsOnly(root);
   }
 
@@ -160,6 +175,7 @@
   document.addEventListener("change", function (e) {
     var target = e.target;
     if (target.matches("[data-auth-select]")) syncAuthFields(document);
+    if (target.matches("[data-period-select]")) syncPeriodFields(document);
     if (target.matches("fieldset input[type=checkbox]")) syncSelectAll(target);
   });
 

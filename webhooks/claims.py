@@ -17,10 +17,12 @@ from .config import setting
 from .extensions import db
 from .fairness import (EPOCH, allowance, endpoint_cap, fair_shares, in_key_order, pending_key,
                        unheld, waiting_webhooks)
-from .models import Attempt, Delivery, Event, Webhook, utcnow
+from .models import Attempt, Delivery, Event, Recovery, Webhook, utcnow
 from .signing import request_headers
 
 _deliveries, _events, _webhooks = Delivery.__table__, Event.__table__, Webhook.__table__
+_recoveries = Recovery.__table__
+_RECOVERY_TRIGGERS = {Recovery.RESEND: Attempt.BULK_RESEND, Recovery.REPLAY: Attempt.REPLAY}
 _NEVER = datetime(9999, 1, 1, tzinfo=timezone.utc)
 
 
@@ -59,11 +61,14 @@ class Claim:
     body: bytes = b""
     headers: list = field(default_factory=list, repr=False)
     result: Result | None = None  # set when the delivery was cancelled instead (nothing is sent)
+    recovery: str | None = None  # Recovery.kind when a bulk resend or replay put it back
 
     @property
     def trigger(self):
         if self.manual:
             return Attempt.MANUAL
+        if self.recovery:
+            return _RECOVERY_TRIGGERS[self.recovery]
         return Attempt.PING if self.event_type == catalog.PING.type else Attempt.AUTOMATIC
 
 
@@ -190,6 +195,7 @@ def _claim(condition, now, manual, owner=""):
         claim = Claim(row.id, lease, manual, row.public_id, row.webhook_id, row.event_type,
                       row.state, row.attempt_count, row.manual_requested_at)
         target = targets[row.id]
+        claim.recovery = target.recovery
         reason = _cancel_reason(target.deleted_at, target.is_active, row.event_type)
         if reason:
             claim.result = _cancel_unsent(claim, reason)
@@ -201,13 +207,16 @@ def _claim(condition, now, manual, owner=""):
 
 
 def _targets(delivery_ids):
-    """Return {delivery id: row} with the payload and the webhook's URL, credentials and state."""
-    d, w = _deliveries.c, _webhooks.c
+    """Return {delivery id: row} with the payload, the webhook's URL, credentials and state, and
+    the kind of recovery that put the delivery back on its way (if any)."""
+    d, w, r = _deliveries.c, _webhooks.c, _recoveries.c
     return {row.id: row for row in db.session.connection().execute(
         db.select(d.id, _events.c.payload, w.url, w.auth_type, w.basic_username,
-                  w.basic_password_encrypted, w.secret_encrypted, w.is_active, w.deleted_at)
+                  w.basic_password_encrypted, w.secret_encrypted, w.is_active, w.deleted_at,
+                  r.kind.label("recovery"))
         .select_from(_deliveries.join(_events, _events.c.id == d.event_id)
-                     .join(_webhooks, w.id == d.webhook_id))
+                     .join(_webhooks, w.id == d.webhook_id)
+                     .outerjoin(_recoveries, r.id == d.recovery_id))
         .where(d.id.in_(delivery_ids))
     )}
 

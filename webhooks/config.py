@@ -14,6 +14,13 @@ def _number(name, default, cast=float):
     return cast(value) if value else cast(default)
 
 
+def _choice(name, choices, default):
+    value = os.environ.get(name, default).strip().lower()
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def _delays(value):
     delays = [int(part) for part in value.split(",") if part.strip()]
     if any(d < 0 for d in delays):
@@ -136,6 +143,20 @@ def from_environment(instance_path):
         # Sign-in sessions end after this long without a request, and after this long at most.
         "WEBHOOKS_SESSION_IDLE_MINUTES": _number("WEBHOOKS_SESSION_IDLE_MINUTES", 60),
         "WEBHOOKS_SESSION_HOURS": _number("WEBHOOKS_SESSION_HOURS", 12),
+        # Endpoint health (README: Endpoint health): a webhook failing this long, with at least
+        # DISABLE_MIN_FAILURES failed deliveries and no success, is turned off automatically.
+        "WEBHOOKS_DISABLE_AFTER_HOURS": _number("WEBHOOKS_DISABLE_AFTER_HOURS", 72),
+        "WEBHOOKS_DISABLE_MIN_FAILURES": _number("WEBHOOKS_DISABLE_MIN_FAILURES", 5, int),
+        # Links in emails point here (the address people open the app at).
+        "WEBHOOKS_BASE_URL": os.environ.get("WEBHOOKS_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Notices by email (README: Email notices); without a host they are written to the log.
+        "WEBHOOKS_SMTP_HOST": os.environ.get("WEBHOOKS_SMTP_HOST") or None,
+        "WEBHOOKS_SMTP_PORT": _number("WEBHOOKS_SMTP_PORT", 587, int),
+        "WEBHOOKS_SMTP_USERNAME": os.environ.get("WEBHOOKS_SMTP_USERNAME") or None,
+        "WEBHOOKS_SMTP_PASSWORD": os.environ.get("WEBHOOKS_SMTP_PASSWORD") or None,
+        "WEBHOOKS_SMTP_SECURITY": _choice("WEBHOOKS_SMTP_SECURITY", ("starttls", "ssl", "none"),
+                                          "starttls"),
+        "WEBHOOKS_MAIL_FROM": os.environ.get("WEBHOOKS_MAIL_FROM", "webhooks@localhost"),
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_SECONDS": 300,
     }

@@ -56,7 +56,8 @@ def create_app(test_config=None):
     htmx.init_app(app)
 
     from . import auth, cli, host_api, ingest, queue, web
-    from .views import HostUserIdConverter, SlugConverter, log_history, reference, webhooks as webhook_views
+    from .views import HostUserIdConverter, SlugConverter, log_history, reference
+    from .views import recovery as recovery_views, webhooks as webhook_views
 
     app.url_map.converters.update(slug=SlugConverter, host_user=HostUserIdConverter)
 
@@ -64,6 +65,7 @@ def create_app(test_config=None):
     app.register_blueprint(web.bp)
     app.register_blueprint(webhook_views.bp)
     app.register_blueprint(log_history.bp)
+    app.register_blueprint(recovery_views.bp)
     app.register_blueprint(reference.bp)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(host_api.bp)

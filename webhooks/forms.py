@@ -1,8 +1,18 @@
-"""The add/edit webhook form and its validation rules."""
+"""The add/edit webhook form, the bulk resend's window, and their validation rules."""
+from datetime import timedelta, timezone
+
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, SelectMultipleField, StringField, ValidationError
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    DateTimeLocalField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from . import catalog, urlguard
 from .text import NoControlCharacters
@@ -99,3 +109,53 @@ class WebhookForm(FlaskForm):
             webhook.auth_type = "none"
             webhook.basic_username = None
             webhook.basic_password = None
+
+
+PERIODS = [SelectChoice("1h", "Last hour"), SelectChoice("24h", "Last 24 hours"),
+           SelectChoice("7d", "Last 7 days"), SelectChoice("30d", "Last 30 days"),
+           SelectChoice("custom", "Between two times…")]
+PERIOD_LENGTHS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24),
+                  "7d": timedelta(days=7), "30d": timedelta(days=30)}
+START_REQUIRED = "Enter when the period starts."
+END_REQUIRED = "Enter when the period ends."
+END_BEFORE_START = "The end must be after the start."
+
+
+class ResendWindowForm(FlaskForm):
+    """Which failed deliveries to resend: a period (or two times in the person's time zone,
+    whose offset the page's script fills in; UTC without it) and, optionally, one event type."""
+
+    class Meta:
+        csrf = False  # it also counts on GET; CSRFProtect checks every POST before the view
+
+    period = SelectField("Period", choices=PERIODS, default="24h")
+    start = DateTimeLocalField("From", validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    end = DateTimeLocalField("To", validators=[Optional()], format="%Y-%m-%dT%H:%M")
+    tz_offset = IntegerField(validators=[Optional(), NumberRange(-14 * 60, 14 * 60)])
+    event_type = SelectField("Event", choices=[], default="")
+
+    def __init__(self, *args, event_types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.event_type.choices = [SelectChoice("", "All events"),
+                                   *(SelectChoice(t.type, t.type) for t in event_types)]
+
+    def validate(self, extra_validators=None):
+        if not super().validate(extra_validators):
+            return False
+        if self.period.data != "custom":
+            return True
+        if self.start.data is None:
+            self.start.errors.append(START_REQUIRED)
+        if self.end.data is None:
+            self.end.errors.append(END_REQUIRED)
+        if self.start.data and self.end.data and self.end.data <= self.start.data:
+            self.end.errors.append(END_BEFORE_START)
+        return not (self.start.errors or self.end.errors)
+
+    def window(self, now):
+        """Return (start, end) in UTC for the valid form."""
+        if self.period.data != "custom":
+            return now - PERIOD_LENGTHS[self.period.data], now
+        offset = timedelta(minutes=self.tz_offset.data or 0)
+        return tuple((moment - offset).replace(tzinfo=timezone.utc)
+                     for moment in (self.start.data, self.end.data))

@@ -14,10 +14,18 @@ RESEND_NEEDS_ACTIVE = "Turn the webhook on to resend this event."
 
 def activate(webhook):
     """Turn the webhook on and send it a test event; return the ping's delivery (None if it
-    was already on)."""
+    was already on).
+
+    Its health starts afresh, and the time it was off is kept so that the events it missed
+    can be offered (webhooks.recovery).
+    """
     if webhook.is_active:
         return None
-    webhook.is_active = True
+    now = utcnow()
+    webhook.is_active, webhook.disabled_reason = True, None
+    webhook.failing_since, webhook.failing_deliveries, webhook.disable_warned_at = None, 0, None
+    if webhook.deactivated_at is not None:
+        webhook.missed_from, webhook.missed_until = webhook.deactivated_at, now
     db.session.commit()
     return events.send_ping(webhook)
 
@@ -26,10 +34,21 @@ def deactivate(webhook):
     """Turn the webhook off, cancelling its pending deliveries; return whether it was on."""
     if not webhook.is_active:
         return False
-    webhook.is_active = False
-    cancel_pending(webhook, Delivery.WEBHOOK_DEACTIVATED)
+    _turn_off(webhook, Delivery.WEBHOOK_DEACTIVATED)
     db.session.commit()
     return True
+
+
+def disable(webhook, reason):
+    """Turn the webhook off automatically (webhooks.health), keeping why. Does not commit."""
+    webhook.disabled_reason = reason
+    _turn_off(webhook, f"{Delivery.WEBHOOK_DISABLED}: {reason}")
+
+
+def _turn_off(webhook, cancel_reason):
+    webhook.is_active, webhook.deactivated_at = False, utcnow()
+    webhook.missed_from = webhook.missed_until = None
+    cancel_pending(webhook, cancel_reason)
 
 
 def delete(webhook):

@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import crypto
+from . import crypto, failures
 from .columns import BigId, UTCDateTime, utcnow
 from .extensions import db
 from .ids import new_id
@@ -147,6 +147,24 @@ class Webhook(db.Model):
     # Consecutive attempts that got no HTTP answer at all (timeout, refused, TLS, DNS); from 5
     # on, the endpoint is sent one attempt at a time until any answer comes back.
     unanswered_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Health (webhooks.health): the latest attempt's failure category, the latest success and
+    # failure, and the TLS certificate's expiry seen on the latest successful attempt.
+    last_category: Mapped[str | None] = mapped_column(String(16))
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    certificate_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Failing: since a delivery ended failed, until any attempt succeeds; with how many
+    # deliveries ended failed meanwhile, and when the owners were warned of the turn-off.
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failing_deliveries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disable_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When it was last turned off (by a person or automatically), and why when automatically.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    # After it is turned back on: the time it was off, whose events it can be sent (a replay,
+    # webhooks.recovery) until someone does so or dismisses the offer.
+    missed_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    missed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Deleted webhooks are kept so pending retries can be cancelled with a reason.
@@ -187,10 +205,22 @@ class Webhook(db.Model):
     def subscribes_to(self, event_type):
         return event_type in self.event_types
 
+    HEALTHY, FAILING, DISABLED = "healthy", "failing", "disabled"
+
+    @property
+    def health_state(self):
+        """healthy, failing (a delivery ended failed and nothing succeeded since) or disabled
+        (turned off automatically)."""
+        if not self.is_active and self.disabled_reason:
+            return self.DISABLED
+        return self.FAILING if self.failing_since is not None else self.HEALTHY
+
 
 class Event(db.Model):
     __tablename__ = "events"
     __table_args__ = (
+        # What a webhook missed while it was off (webhooks.recovery), by arrival time.
+        Index("ix_events_org_created", "organization_id", "created_at"),
         # Idempotency: one event per (organization, host id); NULL host ids never collide.
         UniqueConstraint("organization_id", "host_event_id", name="uq_events_org_host_id"),
     )
@@ -229,6 +259,7 @@ class Delivery(db.Model):
     PENDING, SUCCEEDED, FAILED, CANCELLED = "pending", "succeeded", "failed", "cancelled"
     # Why a delivery was cancelled: kept in cancel_reason and shown in Log History.
     WEBHOOK_DEACTIVATED, WEBHOOK_DELETED = "Webhook was deactivated", "Webhook was deleted"
+    WEBHOOK_DISABLED = "Webhook was turned off automatically"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # Sent as webhook-id: stable across the retries of this delivery.
@@ -252,6 +283,9 @@ class Delivery(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # The bulk resend or replay (webhooks.recovery) that last put this delivery back on its way.
+    recovery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recoveries.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -277,6 +311,9 @@ class Attempt(db.Model):
     __table_args__ = (UniqueConstraint("delivery_id", "number", name="uq_attempts_delivery_number"),)
 
     AUTOMATIC, MANUAL, PING = "automatic", "manual", "ping"
+    # Attempts of a bulk resend and of a replay after turning a webhook back on.
+    BULK_RESEND, REPLAY = "bulk_resend", "replay"
+    TRIGGER_LABELS = {BULK_RESEND: "bulk resend", REPLAY: "replay"}
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
@@ -295,10 +332,97 @@ class Attempt(db.Model):
     response_body_size: Mapped[int | None] = mapped_column(Integer)
     response_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str | None] = mapped_column(Text)
+    # webhooks.failures: success, http_5xx, timeout, tls, ...; None on attempts recorded earlier.
+    category: Mapped[str | None] = mapped_column(String(16))
+    certificate_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     delivery: Mapped[Delivery] = relationship(back_populates="attempts")
+
+    @property
+    def failure(self):
+        """(category label, what to fix) of a failed attempt, None of a successful one."""
+        if self.succeeded:
+            return None
+        category = self.category or failures.classify(self.response_status, self.error, False)
+        return failures.LABELS.get(category, "Failure"), failures.advice(
+            category, url=self.url, status=self.response_status, error=self.error,
+            timeout_seconds=current_app.config["WEBHOOKS_TIMEOUT_SECONDS"])
+
+    @property
+    def trigger_label(self):
+        return self.TRIGGER_LABELS.get(self.trigger, self.trigger)
 
     @property
     def request_headers_shown(self):
         """The request headers with credentials hidden, whatever form they were stored in."""
         return masked(self.request_headers)
+
+
+class Recovery(db.Model):
+    """A bulk resend of a webhook's failed deliveries, or a replay of what it missed while off.
+
+    Its deliveries carry its id (Delivery.recovery_id); its progress is counted from them.
+    """
+
+    __tablename__ = "recoveries"
+
+    RESEND, REPLAY = "resend", "replay"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"),
+                                            index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    window_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    window_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    event_type: Mapped[str | None] = mapped_column(String(64))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    webhook: Mapped[Webhook] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class HourlyStats(db.Model):
+    """One webhook's attempts in one hour, added up as they are recorded (webhooks.stats), so
+    statistics read at most 168 rows per webhook whatever the attempts table holds."""
+
+    __tablename__ = "webhook_hourly_stats"
+
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts_failed: Mapped[int] = mapped_column(Integer, default=0)
+    first_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_attempts_succeeded: Mapped[int] = mapped_column(Integer, default=0)
+    succeeded: Mapped[int] = mapped_column(Integer, default=0)  # deliveries that ended so
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    retrying: Mapped[int] = mapped_column(Integer, default=0)  # failed attempts with a retry due
+    duration_ms_total: Mapped[int] = mapped_column(Integer, default=0)
+    # Attempts per response-time bucket, then failed attempts per failure category
+    # (webhooks.failures.FAILURES): plain columns, so an upsert adds them up in the database.
+    # Upper bounds of the buckets, in ms; slower attempts count in ms_over.
+    BUCKETS_MS = (50, 100, 200, 300, 500, 750, 1000, 2000, 3000, 5000, 10000, 15000)
+    ms_50: Mapped[int] = mapped_column(Integer, default=0)
+    ms_100: Mapped[int] = mapped_column(Integer, default=0)
+    ms_200: Mapped[int] = mapped_column(Integer, default=0)
+    ms_300: Mapped[int] = mapped_column(Integer, default=0)
+    ms_500: Mapped[int] = mapped_column(Integer, default=0)
+    ms_750: Mapped[int] = mapped_column(Integer, default=0)
+    ms_1000: Mapped[int] = mapped_column(Integer, default=0)
+    ms_2000: Mapped[int] = mapped_column(Integer, default=0)
+    ms_3000: Mapped[int] = mapped_column(Integer, default=0)
+    ms_5000: Mapped[int] = mapped_column(Integer, default=0)
+    ms_10000: Mapped[int] = mapped_column(Integer, default=0)
+    ms_15000: Mapped[int] = mapped_column(Integer, default=0)
+    ms_over: Mapped[int] = mapped_column(Integer, default=0)
+    http_4xx: Mapped[int] = mapped_column(Integer, default=0)
+    http_5xx: Mapped[int] = mapped_column(Integer, default=0)
+    redirect: Mapped[int] = mapped_column(Integer, default=0)
+    timeout: Mapped[int] = mapped_column(Integer, default=0)
+    connection: Mapped[int] = mapped_column(Integer, default=0)
+    tls: Mapped[int] = mapped_column(Integer, default=0)
+    dns: Mapped[int] = mapped_column(Integer, default=0)
+    blocked: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,11 +1,11 @@
 """What the listing's rows and the detail screen's header say about a webhook: its events as
 short chips, its latest response, and its backlog."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from http import HTTPStatus
 
-from . import backlog, catalog, recording
-from .models import Webhook
+from . import backlog, catalog, health, recording, stats
+from .models import Webhook, utcnow
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,16 @@ class Overview:
     chips: list
     latest: LatestResponse | None
     backlog: backlog.Backlog | None
+    success_rate: float | None = None  # deliveries that ended succeeded, last 24 hours
+    banner: health.Banner | None = None
+    # The detail screen's header only (of_webhook):
+    certificate_expiring: datetime | None = None
+    certificate_expired: bool = False
+    missed: int = 0  # deliveries a replay of what it missed while off would send
+
+    @property
+    def success_rate_text(self):
+        return stats.rate_text(self.success_rate)
 
 
 def event_chips(event_types):
@@ -70,14 +80,25 @@ def latest_response(webhook):
 
 
 def of_webhooks(webhooks):
-    """Return an Overview per webhook, counting their waiting deliveries in one call."""
+    """Return an Overview per webhook, counting their waiting deliveries and reading their
+    success rates in one call each."""
     backlogs = backlog.of_webhooks(webhooks)
+    rates = stats.success_rates([webhook.id for webhook in webhooks], utcnow())
     return [Overview(webhook, event_chips(webhook.event_types), latest_response(webhook),
-                     backlogs[webhook.id]) for webhook in webhooks]
+                     backlogs[webhook.id], rates.get(webhook.id), health.banner(webhook))
+            for webhook in webhooks]
 
 
 def of_webhook(webhook):
-    return of_webhooks([webhook])[0]
+    """Return the Overview of the detail screen's header (with its certificate and replay
+    notices)."""
+    from . import recovery
+
+    now = utcnow()
+    expiring = health.certificate_expiring(webhook, now)
+    return replace(of_webhooks([webhook])[0], certificate_expiring=expiring,
+                   certificate_expired=expiring is not None and expiring <= now,
+                   missed=recovery.count_missed(webhook))
 
 
 def duration_words(seconds):

@@ -10,6 +10,7 @@ and `submit_manual`, which never fail the request that committed the work.
 """
 import logging
 import math
+import threading
 import uuid
 from datetime import datetime, timezone
 
@@ -39,11 +40,51 @@ def due_time(moment):
     return datetime.fromtimestamp(math.ceil(moment.timestamp()), tz=timezone.utc)
 
 
+class Periodic:
+    """Call a function in the app's context every interval seconds on a daemon thread: the
+    inline queue's stand-in for the RQ scheduler's periodic jobs."""
+
+    def __init__(self, app, interval, function):
+        self.app, self.interval, self.function = app, interval, function
+        self._stop, self._thread, self._lock = threading.Event(), None, threading.Lock()
+
+    def start(self):
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="webhooks-periodic")
+                self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+
+    def _run(self):
+        from .extensions import db
+
+        while not self._stop.wait(self.interval):
+            with self.app.app_context():
+                try:
+                    self.function()
+                except Exception:
+                    log.exception("the periodic %s failed; trying again later",
+                                  self.function.__name__)
+                finally:
+                    db.session.remove()
+
+
+def sweep_health():
+    from . import health  # health needs lifecycle, which needs this module
+
+    health.sweep()
+
+
 class InlineQueue:
-    """Deliver from a Pump inside this process: no Redis; its polling finds due retries."""
+    """Deliver from a Pump inside this process: no Redis; its polling finds due retries, and a
+    timer runs the health sweep (webhooks.health) as the reconciler does for RQ."""
 
     def __init__(self, app, threads=64, poll_seconds=1.0):
         self.pump = Pump(app, slots=threads, poll_seconds=poll_seconds, name="webhooks-inline")
+        self.timer = Periodic(app, float(app.config["WEBHOOKS_RECONCILE_SECONDS"]), sweep_health)
 
     def submit(self, delivery_ids):
         """Have the pump claim new deliveries now."""
@@ -55,11 +96,13 @@ class InlineQueue:
         self.submit([delivery_id])
 
     def start(self):
-        """Start the pump once (lazily: never at import or app creation)."""
+        """Start the pump and the timer once (lazily: never at import or app creation)."""
         self.pump.start()
+        self.timer.start()
 
     def shutdown(self, timeout=5.0):
         """Stop the pump; attempts in flight finish and are recorded first (up to timeout)."""
+        self.timer.stop()
         self.pump.stop(timeout)
 
 

@@ -1,11 +1,12 @@
 """Record what came back from attempts: store each attempt, move its delivery along the retry
-schedule (or settle it), keep the webhook's latest response and unanswered streak, and release
-the leases, in one transaction per batch."""
+schedule (or settle it), keep the webhook's latest response, unanswered streak, hourly
+statistics and health, and release the leases, in one transaction per batch."""
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from . import health, stats
 from .claims import Result
 from .extensions import db
 from .models import Attempt, Delivery, Webhook, utcnow
@@ -33,21 +34,22 @@ def record(items):
     if not items:
         return []
     try:
-        results = _record(items)
+        results, changes = _record(items)
         db.session.commit()
-        return results
     except IntegrityError:
         # Two processes recorded the same delivery at once (a lease expired mid-request): the
         # attempt numbers collided. Record one by one; each takes the next free number.
         db.session.rollback()
-        if len(items) == 1:
-            results = _record(items)
-            db.session.commit()
-            return results
-        return [result for item in items for result in record([item])]
+        if len(items) > 1:
+            return [result for item in items for result in record([item])]
+        results, changes = _record(items)
+        db.session.commit()
+    health.announce(changes)
+    return results
 
 
 def _record(items):
+    """Return ([Result] in the order of items, [health.Change]) without committing."""
     connection = db.session.connection()
     answer_order, items = items, sorted(items, key=lambda item: item[0].delivery_id)  # lock order
     _record_on_webhooks(connection, items)
@@ -58,7 +60,10 @@ def _record(items):
     for claim, outcome in items:
         if claim.manual:
             results[claim.delivery_id] = _settle_manual(connection, claim, outcome)
-    return [results[claim.delivery_id] for claim, _ in answer_order]
+    stats.add(connection, [(claim, outcome, results[claim.delivery_id])
+                           for claim, outcome in items])
+    changes = health.observe(items, results)
+    return [results[claim.delivery_id] for claim, _ in answer_order], changes
 
 
 def _insert_attempts(connection, items):
@@ -72,7 +77,8 @@ def _insert_attempts(connection, items):
         "request_headers": masked(claim.headers), "response_status": outcome.status,
         "response_headers": outcome.headers, "response_body": outcome.body,
         "response_body_size": outcome.body_size, "response_truncated": outcome.truncated,
-        "error": outcome.error,
+        "error": outcome.error, "category": outcome.category,
+        "certificate_expires_at": outcome.certificate_expires_at,
     } for claim, outcome in items])
 
 
@@ -161,18 +167,34 @@ def _record_on_webhooks(connection, items):
     """
     latest = {}
     for claim, outcome in sorted(items, key=lambda item: item[1].started_at):
-        row = latest.setdefault(claim.webhook_id, {"w_id": claim.webhook_id, "keep": 1, "n": 0})
+        row = latest.setdefault(claim.webhook_id, {
+            "w_id": claim.webhook_id, "keep": 1, "n": 0, "ok_at": None, "bad_at": None,
+            "cert": None})
         if outcome.answered:  # any HTTP answer ends the streak
             row["keep"], row["n"] = 0, 0
         else:
             row["n"] += 1
-        row.update(status=outcome.status, error=outcome.summary, at=outcome.started_at)
+        if outcome.succeeded:
+            row["ok_at"] = outcome.started_at
+            row["cert"] = outcome.certificate_expires_at or row["cert"]
+        else:
+            row["bad_at"] = outcome.started_at
+        row.update(status=outcome.status, error=outcome.summary, at=outcome.started_at,
+                   category=outcome.category)
     w = _webhooks.c
+
+    def latest_or_kept(name, column):
+        return db.func.coalesce(db.bindparam(name, type_=column.type), column)
+
     connection.execute(
         db.update(_webhooks).where(w.id == db.bindparam("w_id"))
         .values(last_status_code=db.bindparam("status", type_=w.last_status_code.type),
                 last_error=db.bindparam("error", type_=w.last_error.type),
                 last_attempt_at=db.bindparam("at", type_=w.last_attempt_at.type),
+                last_category=db.bindparam("category", type_=w.last_category.type),
+                last_success_at=latest_or_kept("ok_at", w.last_success_at),
+                last_failure_at=latest_or_kept("bad_at", w.last_failure_at),
+                certificate_expires_at=latest_or_kept("cert", w.certificate_expires_at),
                 unanswered_streak=w.unanswered_streak * db.bindparam("keep", type_=db.Integer)
                 + db.bindparam("n", type_=db.Integer),
                 updated_at=w.updated_at),

@@ -2,17 +2,21 @@
 
 Plain Python: no Flask, no models. Settings come in as a `SenderSettings`.
 """
+import ipaddress
+import socket
 import ssl
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from cryptography import x509
 
-from . import connections, urlguard
+from . import connections, failures, urlguard
 
 BODY_LIMIT = 64 * 1024
 
@@ -44,6 +48,9 @@ class Outcome:
     body_size: int | None = None
     truncated: bool = False
     error: str | None = None
+    category: str | None = None  # webhooks.failures: success, http_5xx, timeout, tls, ...
+    # The endpoint certificate's notAfter (UTC): on a success, and on a refused expired one.
+    certificate_expires_at: datetime | None = None
 
     @property
     def succeeded(self):
@@ -58,6 +65,13 @@ class Outcome:
     def summary(self):
         """Return the short text kept as last_error: None for a plain HTTP status answer."""
         return self.error
+
+
+class Problem(NamedTuple):
+    """Why an attempt failed: its category (webhooks.failures) and its words."""
+
+    category: str
+    error: str
 
 
 class Sender:
@@ -100,9 +114,9 @@ class Sender:
         """POST body to url with headers; return the Outcome, never raise for network trouble."""
         started_at, clock = _now(), time.monotonic()
         deadline = clock + self.total_timeout
-        problem = urlguard.url_problem(url)
-        if problem:
-            return self._outcome(started_at, clock, error=problem)
+        refused = urlguard.url_problem(url)
+        if refused:
+            return self._outcome(started_at, clock, Problem(failures.BLOCKED, refused))
         # The read timeout bounds each wait for bytes; the watchdog bounds the whole request
         # (an endpoint dribbling its headers a byte at a time included).
         watch = connections.watchdog.arm(deadline)
@@ -113,28 +127,35 @@ class Sender:
                     timeout=(self.connect_timeout, self.total_timeout),
                 )
             except requests.RequestException as exc:
-                error = self.timed_out if watch.expired else self.describe(exc, url)
-                return self._outcome(started_at, clock, error=error)
+                problem = self.timed_out if watch.expired else self.describe(exc, url)
+                return self._outcome(started_at, clock, problem,
+                                     certificate_expires_at=self._expired_certificate(exc, url,
+                                                                                      deadline))
             try:
-                content, truncated, error = self._read_body(response, deadline)
+                # Before the body: once it is read, the connection goes back to the pool.
+                expires_at = _certificate_expiry(response)
+                content, truncated, problem = self._read_body(response, deadline)
             finally:
                 response.close()
         finally:
             connections.watchdog.disarm(watch)
         if watch.expired:
-            content, truncated, error = content[:BODY_LIMIT], False, self.timed_out
+            content, truncated, problem = content[:BODY_LIMIT], False, self.timed_out
         status = response.status_code
-        if error is None and 300 <= status < 400:
+        if problem is None and 300 <= status < 400:
             location = response.headers.get("Location", "(none)")
-            error = f"Redirect ({status}) not followed: Location {location}"
+            problem = Problem(failures.REDIRECT,
+                              f"Redirect ({status}) not followed: Location {location}")
         size = len(content)
         if truncated:
             size = _content_length(response) or size
             content = content[:BODY_LIMIT]
+        category = problem.category if problem else failures.of_status(status)
         return self._outcome(
-            started_at, clock, status=status, headers=[[k, v] for k, v in response.raw.headers.items()],
+            started_at, clock, problem, status=status, category=category,
+            headers=[[k, v] for k, v in response.raw.headers.items()],
             body=content.decode("utf-8", errors="replace"), body_size=size, truncated=truncated,
-            error=error,
+            certificate_expires_at=expires_at if category == failures.SUCCESS else None,
         )
 
     def send_safely(self, url, body, headers):
@@ -145,10 +166,11 @@ class Sender:
         except Exception as exc:
             now = _now()
             return Outcome(started_at=now, finished_at=now, duration_ms=0,
-                           error=f"Connection failed: {_short(exc)}")
+                           error=f"Connection failed: {_short(exc)}", category=failures.CONNECTION)
 
     def _read_body(self, response, deadline):
-        """Read at most BODY_LIMIT + 1 bytes before the deadline; return (bytes, truncated, error)."""
+        """Read at most BODY_LIMIT + 1 bytes before the deadline; return (bytes, truncated,
+        Problem or None)."""
         chunks, size = [], 0
         try:
             while size <= BODY_LIMIT:
@@ -165,39 +187,113 @@ class Sender:
 
     @property
     def timed_out(self):
-        return f"Timed out after {self.total_timeout:g} s waiting for a response"
+        return Problem(failures.TIMEOUT,
+                       f"Timed out after {self.total_timeout:g} s waiting for a response")
 
     def describe(self, exc, url):
-        """Return a network error in plain words."""
+        """Return the Problem of a network error: its category and its plain words."""
         host = urlsplit(url).hostname or url
         if urlguard.is_blocked_error(exc):
-            return str(exc)
+            return Problem(failures.BLOCKED, str(exc))
         if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return f"Timed out after {self.connect_timeout:g} s connecting to {host}"
+            return Problem(failures.TIMEOUT,
+                           f"Timed out after {self.connect_timeout:g} s connecting to {host}")
         if isinstance(exc, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError)):
             return self.timed_out
         causes = list(_causes(exc))
         verify = next((c for c in causes if isinstance(c, ssl.SSLCertVerificationError)), None)
         if verify is not None:
-            return f"TLS certificate verify failed: {verify.verify_message}"
+            return Problem(failures.TLS, f"TLS certificate verify failed: {verify.verify_message}")
         if isinstance(exc, requests.exceptions.SSLError):
             reason = next((c for c in causes if isinstance(c, ssl.SSLError)), exc)
-            return f"TLS error: {getattr(reason, 'reason', None) or _short(reason)}"
+            return Problem(failures.TLS,
+                           f"TLS error: {getattr(reason, 'reason', None) or _short(reason)}")
         if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in str(exc):
-            return "Connection refused"
+            return Problem(failures.CONNECTION, "Connection refused")
         if any(isinstance(c, ConnectionResetError) for c in causes):
-            return "Connection reset by the endpoint"
+            return Problem(failures.CONNECTION, "Connection reset by the endpoint")
         if "resolve" in str(exc).lower() or any("NameResolution" in type(c).__name__ for c in causes):
-            return f"The host {host} could not be found (DNS lookup failed)"
+            return Problem(failures.DNS, f"The host {host} could not be found (DNS lookup failed)")
         if "timed out" in str(exc).lower():
             return self.timed_out
-        return f"Connection failed: {_short(exc)}"
+        return Problem(failures.CONNECTION, f"Connection failed: {_short(exc)}")
 
-    @staticmethod
-    def _outcome(started_at, clock, **fields):
+    def _expired_certificate(self, exc, url, deadline):
+        """Return the notAfter of the expired certificate that failed exc's handshake, or None.
+
+        The refused handshake leaves nothing to read, so a second one, verifying nothing and
+        sending nothing, fetches the certificate: from the address the first one used (never
+        re-resolved unless private addresses are allowed), within the connect timeout and
+        what is left of the deadline. Only the leaf is read: an expired intermediate is not dated.
+        """
+        causes = list(_causes(exc))
+        if not any(isinstance(c, ssl.SSLCertVerificationError) and c.verify_code == CERT_HAS_EXPIRED
+                   for c in causes):
+            return None
+        pool = next((c.pool for c in causes
+                     if isinstance(c, urllib3.exceptions.MaxRetryError) and c.pool), None)
+        if pool is None or not pool.host:
+            return None
+        address = pool.host.strip("[]")  # the address requests-hardened pinned and checked
+        if not self.allow_private and not _is_public_literal(address):
+            return None
+        wait = min(self.connect_timeout, deadline - time.monotonic())
+        if wait <= 0:
+            return None
+        parts = urlsplit(url)
+        try:
+            der = _unverified_peer_certificate(address, pool.port or parts.port or 443,
+                                               parts.hostname, wait)
+            expires_at = x509.load_der_x509_certificate(der).not_valid_after_utc
+        except (OSError, ValueError):
+            return None
+        return expires_at if expires_at < _now() else None
+
+    def _outcome(self, started_at, clock, problem=None, **fields):
         elapsed = time.monotonic() - clock
+        if problem is not None:
+            fields.update(error=problem.error, category=problem.category)
         return Outcome(started_at=started_at, finished_at=started_at + timedelta(seconds=elapsed),
                        duration_ms=round(elapsed * 1000), **fields)
+
+
+CERT_HAS_EXPIRED = 10  # OpenSSL's X509_V_ERR_CERT_HAS_EXPIRED
+
+
+def _certificate_expiry(response):
+    """Return the notAfter of the certificate a response came over, parsed once per connection."""
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if not isinstance(sock, ssl.SSLSocket):
+        return None
+    # A kept-alive connection answers many attempts; one that reconnected has a new socket.
+    cached = getattr(connection, "_webhooks_certificate", None)
+    if cached is None or cached[0] is not sock:
+        try:
+            not_after = (sock.getpeercert() or {}).get("notAfter")
+            expires_at = datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), timezone.utc)
+        except (OSError, ValueError, TypeError, OverflowError):  # gone already, or no date
+            expires_at = None
+        cached = connection._webhooks_certificate = (sock, expires_at)
+    return cached[1]
+
+
+def _is_public_literal(address):
+    try:
+        return urlguard.is_public_address(ipaddress.ip_address(address))
+    except ValueError:  # a name: connecting would resolve it again
+        return False
+
+
+def _unverified_peer_certificate(address, port, server_name, timeout):
+    """Return the DER certificate address:port presents, after a handshake that trusts nothing
+    and sends nothing."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((address, port), timeout=timeout) as raw:
+        with context.wrap_socket(raw, server_hostname=server_name) as tls:
+            return tls.getpeercert(binary_form=True)
 
 
 def _causes(exc):

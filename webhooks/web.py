@@ -1,5 +1,6 @@
 """Site-wide pages: the home redirect, the organization page, error pages, security headers."""
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, has_request_context, redirect, render_template,
+                   request, url_for)
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 
@@ -47,7 +48,7 @@ def navigation():
     session's kind (read-only, embedded in the host's page) and the host application's name."""
     host = {"host_app_name": current_app.config["WEBHOOKS_HOST_APP_NAME"],
             "host_app_url": current_app.config["WEBHOOKS_HOST_APP_URL"]}
-    if not current_user.is_authenticated:
+    if not has_request_context() or not current_user.is_authenticated:  # e.g. an email
         return {"nav_orgs": [], "read_only": False, "embedded": False, **host}
     memberships = db.session.scalars(
         db.select(Membership).filter_by(user_id=current_user.id).order_by(Membership.id)

@@ -65,9 +65,10 @@ def world(factory):
                           "v2/integrations/webhooks/inbound-events?source=jobs",
                           events=("job.created", "job.updated", "estimate.created"),
                           last_status_code=200, last_attempt_at=utcnow() - timedelta(minutes=3))
-    factory.webhook(acme, name="Billing", url="https://billing.example.com/hooks", active=False,
-                    events=("signed_document.signed",), auth_type="basic", basic_username="api",
-                    last_status_code=503, last_attempt_at=utcnow() - timedelta(hours=2))
+    billing = factory.webhook(acme, name="Billing", url="https://billing.example.com/hooks",
+                              active=False, events=("signed_document.signed",),
+                              auth_type="basic", basic_username="api", last_status_code=503,
+                              last_attempt_at=utcnow() - timedelta(hours=2))
     erp = factory.webhook(acme, name="ERP orders", url="https://erp.example.com/in",
                           unanswered_streak=7, last_attempt_at=utcnow() - timedelta(minutes=1),
                           last_error="Timed out after 15 s waiting for a response")
@@ -79,7 +80,7 @@ def world(factory):
                              attempts=[failed_attempt(), timeout_attempt(), failed_attempt(502)])
     stored_delivery(crm, "job.updated", state="pending", attempts=[failed_attempt()],
                     next_attempt_at=utcnow() + timedelta(minutes=5))
-    return {"crm": crm, "failed": failed}
+    return {"crm": crm, "failed": failed, "billing": billing}
 
 
 def sign_in(page, live_server, email=OWNER):

@@ -1,10 +1,15 @@
 """Every page and main state at desktop and phone sizes: axe-core finds nothing (WCAG 2 A/AA and
 best practices), nothing scrolls sideways, and on a phone every control is a 44 px target."""
+from datetime import timedelta
+
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
 from tests.support.a11y import DESKTOP, NARROWEST, PHONE, problems
+from webhooks import lifecycle
+from webhooks.extensions import db
+from webhooks.models import HourlyStats, Recovery, utcnow
 
 pytestmark = pytest.mark.browser
 
@@ -74,6 +79,18 @@ def test_every_page_passes_the_audit_fits_the_screen_and_has_large_targets(
         page.goto(f"{base}/log?outcome=failed")
         check("Log History filtered")
 
+        make_troubled(world)
+        page.goto(live_server + "/orgs/acme/webhooks/")
+        check("listing with failing and disabled webhooks")
+        page.goto(f"{base}/health")
+        page.wait_for_function("() => window.Chart && document.querySelector('canvas') && "
+                               "Chart.getChart(document.querySelector('canvas'))")
+        check("health tab failing, with charts")
+        page.goto(f"{base}/resend-failed?count=1&period=30d")
+        check("resend failed with its count")
+        page.goto(f"{base}/recoveries/{world['recovery'].id}")
+        check("recovery progress")
+
         page.goto(live_server + "/orgs/acme/webhooks/events")
         check("event reference")
         page.goto(live_server + "/orgs/acme/webhooks/999999")
@@ -90,4 +107,27 @@ def test_every_page_passes_the_audit_fits_the_screen_and_has_large_targets(
     failures = {name: lines for name, lines in found.items() if lines}
     assert not failures, "\n".join(f"{name}:\n  " + "\n  ".join(lines)
                                    for name, lines in failures.items())
-    assert len(found) >= 20  # every state above was audited
+    assert len(found) >= 24  # every state above was audited
+
+
+def make_troubled(world):
+    """CRM sync failing (with an hour of statistics), Billing turned off automatically, and a
+    bulk resend of CRM's failed delivery under way."""
+    crm, billing = world["crm"], world["billing"]
+    now = utcnow()
+    crm.failing_since, crm.failing_deliveries = now - timedelta(hours=5), 6
+    crm.last_failure_at, crm.last_category, crm.last_status_code = now, "http_5xx", 502
+    for hours_ago, (ok, bad) in enumerate([(40, 2), (35, 6), (50, 0), (12, 9)]):
+        db.session.add(HourlyStats(webhook_id=crm.id, hour=(now - timedelta(hours=hours_ago))
+                                   .replace(minute=0, second=0, microsecond=0),
+                                   attempts=ok + bad, attempts_failed=bad, succeeded=ok,
+                                   failed=bad, ms_100=ok, ms_15000=bad, http_5xx=bad))
+    lifecycle.disable(billing, "The endpoint answered 410 Gone on 2026-12-01 10:00 UTC: it "
+                               "asked for no more deliveries.")
+    resend = Recovery(webhook_id=crm.id, kind=Recovery.RESEND, total=1)
+    db.session.add(resend)
+    db.session.flush()
+    world["failed"].recovery_id = resend.id
+    world["failed"].state = "pending"
+    world["recovery"] = resend
+    db.session.commit()

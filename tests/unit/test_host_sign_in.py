@@ -7,8 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import Factory
-from tests.unit.test_permissions import ATTACK, area_routes, url
-from tests.support.deliveries import store_delivery
+from tests.unit.test_permissions import ATTACK, area_routes, hook_with_delivery, url
 from webhooks.extensions import db
 from webhooks.models import Membership, Organization, SignInLink, User, UserSession, Webhook, utcnow
 
@@ -212,9 +211,7 @@ def read_only(app):
     client, _ = signed_in_by_link(app, read_only=True)
     with app.app_context():
         org = db.session.scalar(db.select(Organization))
-        webhook = Factory().webhook(org, name="Billing")
-        delivery = store_delivery(webhook)
-        ids = {"slug": "acme", "webhook_id": webhook.id, "delivery_id": delivery.id}
+        ids = hook_with_delivery(Factory(), org, "Billing")
     return client, ids
 
 

@@ -10,7 +10,7 @@ from tests.conftest import PASSWORD
 from tests.support.deliveries import store_delivery
 from tests.support.polling import HX
 from webhooks.extensions import db
-from webhooks.models import WEBHOOKS_PERMISSION, Membership, Webhook
+from webhooks.models import WEBHOOKS_PERMISSION, Membership, Recovery, Webhook
 
 AREA = "/orgs/<slug:slug>/webhooks"
 # What each POST carries: enough to turn on, delete or rename a webhook if a check were missing.
@@ -37,7 +37,11 @@ def url(app, rule, values):
 def hook_with_delivery(factory, org, name):
     webhook = factory.webhook(org, name=name, active=False)
     delivery = store_delivery(webhook)
-    return {"slug": org.slug, "webhook_id": webhook.id, "delivery_id": delivery.id}
+    resend = Recovery(webhook_id=webhook.id, kind=Recovery.RESEND)
+    db.session.add(resend)
+    db.session.commit()
+    return {"slug": org.slug, "webhook_id": webhook.id, "delivery_id": delivery.id,
+            "recovery_id": resend.id}
 
 
 @pytest.fixture
@@ -158,27 +162,27 @@ def csrf_client(make_app, factory):
     with app.app_context():
         org = factory.org("acme")
         factory.user(org=org)
-        webhook_id = factory.webhook(org, name="Guarded", active=False).id
+        values = hook_with_delivery(factory, org, "Guarded")
     client = app.test_client()
     token = csrf_token_of(client.get("/login").get_data(as_text=True))
     client.post("/login", data={"email": "owner@example.com", "password": PASSWORD,
                                 "csrf_token": token})
-    return app, client, webhook_id
+    return app, client, values["webhook_id"], values
 
 
-def test_a_post_without_csrf_token_is_refused(csrf_client):
-    app, client, webhook_id = csrf_client
-    for path, data in ((f"/orgs/acme/webhooks/{webhook_id}/toggle", {"active": "1"}),
-                       (f"/orgs/acme/webhooks/{webhook_id}/delete", {"confirmed": "yes"}),
-                       ("/orgs/acme/webhooks/new", {"name": "x"})):
-        assert client.post(path, data=data).status_code == 400
+def test_every_post_without_csrf_token_is_refused(csrf_client):
+    app, client, webhook_id, values = csrf_client
+    posts = [rule for method, rule in area_routes(app) if method == "POST"]
+    assert len(posts) >= 10
+    for rule in posts:
+        path = url(app, rule, values)
+        assert client.post(path, data=ATTACK).status_code == 400, path
     with app.app_context():
-        webhook = db.session.get(Webhook, webhook_id)
-        assert not webhook.is_active and webhook.deleted_at is None
+        assert_state_unchanged(values)
 
 
 def test_an_htmx_post_with_the_csrf_header_is_accepted(csrf_client):
-    app, client, webhook_id = csrf_client
+    app, client, webhook_id, _ = csrf_client
     page = client.get("/orgs/acme/webhooks/").get_data(as_text=True)
     token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
     response = client.post(f"/orgs/acme/webhooks/{webhook_id}/toggle", data={"active": "1"},

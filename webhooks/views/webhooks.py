@@ -1,11 +1,11 @@
 """The Webhooks tab: list, add, edit, toggle and delete an organization's webhooks."""
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from .. import activity, catalog, health, history, lifecycle, overview
+from .. import activity, catalog, failures, health, history, lifecycle, overview, stats
 from ..access import get_webhook, webhooks_permission_required
 from ..extensions import db
 from ..forms import WebhookForm, url_target_problem
-from ..models import Webhook
+from ..models import Webhook, utcnow
 from . import ID, respond, wants_fragment
 from .tabs import render_tab
 
@@ -83,9 +83,13 @@ def detail(slug, webhook_id):
 @bp.route(f"/<{ID}:webhook_id>/health")
 @webhooks_permission_required
 def health_tab(slug, webhook_id):
-    """Show how the webhook's endpoint has been doing lately."""
+    """Show how the webhook's endpoint has been doing lately, charted over ?period=24h or 7d."""
     webhook = get_webhook(g.org, webhook_id)
-    return render_tab(webhook, "health", health=health.of_webhook(webhook))
+    period = request.args.get("period") if request.args.get("period") in stats.PERIODS else "24h"
+    now = utcnow()
+    return render_tab(webhook, "health", health=health.of_webhook(webhook, now), period=period,
+                      charts=stats.hourly(webhook, now, period), stats_rate_text=stats.rate_text,
+                      failure_labels=[(c, failures.LABELS[c]) for c in failures.FAILURES])
 
 
 @bp.route(f"/<{ID}:webhook_id>/settings", methods=["GET", "POST"])
