@@ -81,7 +81,7 @@
       data: { labels: axisLabels(dates, data.period), datasets: [
         bars("Succeeded", data.succeeded, cssVar("--ok")),
         bars("Failed", data.failed, cssVar("--bad")),
-        bars("Retrying", data.retrying, cssVar("--warn"))
+        bars("Retried", data.retrying, cssVar("--warn"))
       ] },
       options: options
     };

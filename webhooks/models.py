@@ -404,7 +404,10 @@ class HourlyStats(db.Model):
     # Attempts per response-time bucket, then failed attempts per failure category
     # (webhooks.failures.FAILURES): plain columns, so an upsert adds them up in the database.
     # Upper bounds of the buckets, in ms; slower attempts count in ms_over.
-    BUCKETS_MS = (50, 100, 200, 300, 500, 750, 1000, 2000, 3000, 5000, 10000, 15000)
+    BUCKETS_MS = (5, 10, 25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 15000)
+    ms_5: Mapped[int] = mapped_column(Integer, default=0)
+    ms_10: Mapped[int] = mapped_column(Integer, default=0)
+    ms_25: Mapped[int] = mapped_column(Integer, default=0)
     ms_50: Mapped[int] = mapped_column(Integer, default=0)
     ms_100: Mapped[int] = mapped_column(Integer, default=0)
     ms_200: Mapped[int] = mapped_column(Integer, default=0)
@@ -412,6 +415,7 @@ class HourlyStats(db.Model):
     ms_500: Mapped[int] = mapped_column(Integer, default=0)
     ms_750: Mapped[int] = mapped_column(Integer, default=0)
     ms_1000: Mapped[int] = mapped_column(Integer, default=0)
+    ms_1500: Mapped[int] = mapped_column(Integer, default=0)
     ms_2000: Mapped[int] = mapped_column(Integer, default=0)
     ms_3000: Mapped[int] = mapped_column(Integer, default=0)
     ms_5000: Mapped[int] = mapped_column(Integer, default=0)

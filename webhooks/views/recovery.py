@@ -4,7 +4,7 @@ it was off."""
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import catalog, recovery
+from .. import catalog, overview, recovery
 from ..access import get_webhook, webhooks_permission_required
 from ..extensions import db
 from ..forms import ResendWindowForm
@@ -58,10 +58,13 @@ def progress_page(slug, webhook_id, recovery_id):
     """The progress of a bulk resend or replay; htmx polls its progress part."""
     webhook = get_webhook(g.org, webhook_id)
     found = _recovery_or_404(webhook, recovery_id)
-    context = {"recovery": found, "progress": recovery.progress(found)}
+    progress = recovery.progress(found)
+    context = {"recovery": found, "progress": progress}
     if wants_fragment() and request.args.get("part") == "progress":
+        # Once done, the banners above the header may have changed (it is healthy again).
         return respond(render_template("recovery/_progress.html", org=g.org, webhook=webhook,
-                                       **context))
+                                       overview=overview.of_webhook(webhook) if progress.done
+                                       else None, **context))
     return render_tab(webhook, "log", panel_template="recovery/progress.html", **context)
 
 
