@@ -1,21 +1,23 @@
 """What has been done to a webhook, newest first, from what the database already records:
-its creation, every test event (the pings of Send test event and of turning it on) and every
-manual resend. The Activity tab shows it."""
+its creation, every test event (the pings of Send test event and of turning it on), every
+manual resend, bulk resend and replay, and its latest automatic turn-off. The Activity tab
+shows it."""
 from dataclasses import dataclass
 from datetime import datetime
 
 from . import catalog
 from .extensions import db
-from .models import Attempt, Delivery, Event
+from .models import Attempt, Delivery, Event, Recovery
 
 
 @dataclass(frozen=True)
 class Entry:
     at: datetime
-    kind: str  # created | test_event | resend
+    kind: str  # created | test_event | resend | recovery | disabled
     text: str
     delivery_id: int | None = None
     tone: str | None = None  # ok | bad | None
+    recovery_id: int | None = None
 
 
 def _ping_outcome(delivery):
@@ -57,9 +59,28 @@ def _resends(webhook, limit):
                     attempt.delivery_id, tone)
 
 
+def _recoveries(webhook, limit):
+    found = db.session.scalars(db.select(Recovery).where(Recovery.webhook_id == webhook.id)
+                               .order_by(Recovery.id.desc()).limit(limit))
+    for recovery in found:
+        what = (f"Replay of {recovery.total:,} missed events" if recovery.kind == Recovery.REPLAY
+                else f"Bulk resend of {recovery.total:,} failed deliveries")
+        who = f" by {recovery.created_by.email}" if recovery.created_by else ""
+        cancelled = " (cancelled)" if recovery.cancelled_at else ""
+        yield Entry(recovery.created_at, "recovery", f"{what} started{who}{cancelled}",
+                    recovery_id=recovery.id)
+
+
+def _turned_off(webhook):
+    if webhook.disabled_reason and webhook.deactivated_at:
+        yield Entry(webhook.deactivated_at, "disabled",
+                    f"Turned off automatically: {webhook.disabled_reason}", tone="bad")
+
+
 def of_webhook(webhook, limit=50):
     """Return at most limit entries, newest first."""
     entries = [Entry(webhook.created_at, "created", "Webhook created"),
-               *_test_events(webhook, limit), *_resends(webhook, limit)]
+               *_test_events(webhook, limit), *_resends(webhook, limit),
+               *_recoveries(webhook, limit), *_turned_off(webhook)]
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]

@@ -62,6 +62,21 @@ class Claim:
     headers: list = field(default_factory=list, repr=False)
     result: Result | None = None  # set when the delivery was cancelled instead (nothing is sent)
     recovery: str | None = None  # Recovery.kind when a bulk resend or replay put it back
+    recovery_id: int | None = None
+
+    @property
+    def resends(self):
+        """Whether this attempt sends a delivery that had settled before (a manual or bulk
+        resend): it can settle it anew only by succeeding."""
+        return self.manual or self.recovery == Recovery.RESEND
+
+    def settled(self, result):
+        """The state this attempt settled its delivery in for the first time, or None (still
+        pending, or it had settled before)."""
+        if self.resends:
+            return Delivery.SUCCEEDED if (result.state == Delivery.SUCCEEDED
+                                          and self.state != Delivery.SUCCEEDED) else None
+        return result.state if result.state in (Delivery.SUCCEEDED, Delivery.FAILED) else None
 
     @property
     def trigger(self):
@@ -195,7 +210,7 @@ def _claim(condition, now, manual, owner=""):
         claim = Claim(row.id, lease, manual, row.public_id, row.webhook_id, row.event_type,
                       row.state, row.attempt_count, row.manual_requested_at)
         target = targets[row.id]
-        claim.recovery = target.recovery
+        claim.recovery, claim.recovery_id = target.recovery, target.recovery_id
         reason = _cancel_reason(target.deleted_at, target.is_active, row.event_type)
         if reason:
             claim.result = _cancel_unsent(claim, reason)
@@ -213,7 +228,7 @@ def _targets(delivery_ids):
     return {row.id: row for row in db.session.connection().execute(
         db.select(d.id, _events.c.payload, w.url, w.auth_type, w.basic_username,
                   w.basic_password_encrypted, w.secret_encrypted, w.is_active, w.deleted_at,
-                  r.kind.label("recovery"))
+                  d.recovery_id, r.kind.label("recovery"))
         .select_from(_deliveries.join(_events, _events.c.id == d.event_id)
                      .join(_webhooks, w.id == d.webhook_id)
                      .outerjoin(_recoveries, r.id == d.recovery_id))

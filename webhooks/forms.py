@@ -1,10 +1,11 @@
 """The add/edit webhook form, the bulk resend's window, and their validation rules."""
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -133,6 +134,9 @@ class ResendWindowForm(FlaskForm):
     end = DateTimeLocalField("To", validators=[Optional()], format="%Y-%m-%dT%H:%M")
     tz_offset = IntegerField(validators=[Optional(), NumberRange(-14 * 60, 14 * 60)])
     event_type = SelectField("Event", choices=[], default="")
+    # The confirmation sends the exact period that was counted (ISO 8601, UTC).
+    counted_from = HiddenField()
+    counted_to = HiddenField()
 
     def __init__(self, *args, event_types=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -153,9 +157,22 @@ class ResendWindowForm(FlaskForm):
         return not (self.start.errors or self.end.errors)
 
     def window(self, now):
-        """Return (start, end) in UTC for the valid form."""
+        """Return (start, end) in UTC for the valid form: the period counted, if it was."""
+        counted = _counted(self.counted_from.data, self.counted_to.data)
+        if counted:
+            return counted
         if self.period.data != "custom":
             return now - PERIOD_LENGTHS[self.period.data], now
         offset = timedelta(minutes=self.tz_offset.data or 0)
         return tuple((moment - offset).replace(tzinfo=timezone.utc)
                      for moment in (self.start.data, self.end.data))
+
+
+def _counted(start, end):
+    """Return (start, end) of two ISO 8601 times with a zone, end after start; else None."""
+    try:
+        start, end = (datetime.fromisoformat(value).astimezone(timezone.utc)
+                      for value in (start, end))
+    except (TypeError, ValueError):
+        return None
+    return (start, end) if start < end else None

@@ -58,8 +58,13 @@ def observe(items, results):
     by_webhook = {}
     for claim, outcome in sorted(items, key=lambda item: item[1].started_at):
         by_webhook.setdefault(claim.webhook_id, []).append((claim, outcome))
+    failing = dict(db.session.execute(
+        db.select(Webhook.id, Webhook.failing_since.is_not(None))
+        .where(Webhook.id.in_(by_webhook))).all())
     changes, now = [], utcnow()
     for webhook_id in sorted(by_webhook):
+        if not failing[webhook_id] and all(o.succeeded for _, o in by_webhook[webhook_id]):
+            continue  # healthy and still answering: nothing to change (the usual case)
         webhook = db.session.get(Webhook, webhook_id, populate_existing=True)
         for claim, outcome in by_webhook[webhook_id]:
             changes.extend(_after_attempt(webhook, claim, outcome, results[claim.delivery_id]))
@@ -77,7 +82,7 @@ def _after_attempt(webhook, claim, outcome, result):
     if outcome.status == GONE:
         return _disable(webhook, f"The endpoint answered 410 Gone on "
                                  f"{_when(outcome.started_at)}: it asked for no more deliveries.")
-    if result.state == Delivery.FAILED and not claim.manual:
+    if claim.settled(result) == Delivery.FAILED:
         webhook.failing_deliveries += 1
         if webhook.failing_since is None:
             webhook.failing_since = outcome.finished_at
@@ -113,25 +118,41 @@ def _when(moment):
 
 def sweep(now=None):
     """Warn the owners of webhooks a day from being turned off, and turn off those failing long
-    enough although no attempt was recorded lately; commit; announce. Run periodically."""
+    enough although no attempt was recorded lately; commit; announce. Run periodically (by any
+    number of processes: each webhook is decided under its row's lock)."""
     now = now or utcnow()
     warn_from = now - max(disable_after() - WARNING_AHEAD, timedelta(0))
-    query = (db.select(Webhook)
-             .where(Webhook.is_active.is_(True), Webhook.deleted_at.is_(None),
-                    Webhook.failing_since <= warn_from)
-             .order_by(Webhook.id))
-    if db.session.connection().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)  # recording holds it: next time
+    due = db.session.scalars(
+        db.select(Webhook.id).where(Webhook.is_active.is_(True), Webhook.deleted_at.is_(None),
+                                    Webhook.failing_since <= warn_from)
+        .order_by(Webhook.id)).all()
     changes = []
-    for webhook in db.session.scalars(query).all():
+    for webhook in _locked(due):
+        if webhook.failing_since is None or webhook.failing_since > warn_from:
+            continue  # an attempt succeeded since the look-up
         disabled = _disable_if_due(webhook, now)
         changes.extend(disabled)
-        if not disabled and webhook.disable_warned_at is None:
+        if not disabled and webhook.disable_warned_at is None and \
+                webhook.failing_deliveries >= setting("WEBHOOKS_DISABLE_MIN_FAILURES", int):
             webhook.disable_warned_at = now
             changes.append(Change(DISABLE_WARNING, webhook.id, disable_at(webhook)))
     db.session.commit()
     announce(changes)
     return changes
+
+
+def _locked(webhook_ids):
+    """Lock the webhooks' rows (skipping those a recording holds now, on PostgreSQL: the next
+    sweep sees them) and return them read afresh."""
+    if not webhook_ids:
+        return []
+    query = db.select(Webhook).where(Webhook.id.in_(webhook_ids)).order_by(Webhook.id)
+    if db.session.connection().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    else:  # SQLite: the first write of the transaction takes the database's write lock
+        db.session.execute(db.update(Webhook).where(Webhook.id.in_(webhook_ids))
+                           .values(updated_at=Webhook.updated_at))
+    return db.session.scalars(query.execution_options(populate_existing=True)).all()
 
 
 def announce(changes):

@@ -7,7 +7,7 @@ same order recording takes (webhooks.recording), so the two never deadlock.
 """
 from . import catalog, events, queue
 from .extensions import db
-from .models import Delivery, utcnow
+from .models import Delivery, Webhook, utcnow
 
 RESEND_NEEDS_ACTIVE = "Turn the webhook on to resend this event."
 
@@ -87,6 +87,17 @@ def request_resend(webhook, delivery):
     db.session.commit()
     queue.submit_manual(delivery.id)
     return None
+
+
+def lock(webhook):
+    """Lock the webhook's row for this transaction, before any of its deliveries (the order
+    recording and claiming take too), and read it afresh."""
+    if db.session.connection().dialect.name == "postgresql":
+        db.session.execute(db.select(Webhook.id).where(Webhook.id == webhook.id).with_for_update())
+    else:  # SQLite: the first write of a transaction takes the database's write lock
+        db.session.execute(db.update(Webhook).where(Webhook.id == webhook.id)
+                           .values(updated_at=Webhook.updated_at))
+    db.session.refresh(webhook)
 
 
 def cancel_pending(webhook, reason):

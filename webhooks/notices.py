@@ -58,15 +58,12 @@ def webhook_link(webhook):
 
 
 def advice(webhook):
-    """Return what to fix after the webhook's latest failure, or None.
-
-    failures.advice may not exist in every version of failures; without it there is no advice.
-    """
-    advise = getattr(failures, "advice", None)
-    if advise is None or webhook.last_category in (None, failures.SUCCESS):
+    """Return what to fix after the webhook's latest failure, or None."""
+    if webhook.last_category in (None, failures.SUCCESS):
         return None
-    return advise(webhook.last_category, url=webhook.url, status=webhook.last_status_code,
-                  error=webhook.last_error)
+    return failures.advice(webhook.last_category, url=webhook.url,
+                           status=webhook.last_status_code, error=webhook.last_error,
+                           timeout_seconds=current_app.config["WEBHOOKS_TIMEOUT_SECONDS"])
 
 
 def _notices(webhook, template, subject, **context):

@@ -9,10 +9,11 @@ from sqlalchemy.exc import IntegrityError
 from . import health, stats
 from .claims import Result
 from .extensions import db
-from .models import Attempt, Delivery, Webhook, utcnow
+from .models import Attempt, Delivery, Recovery, Webhook, utcnow
 from .signing import masked
 
 _deliveries, _webhooks, _attempts = Delivery.__table__, Webhook.__table__, Attempt.__table__
+_recoveries = Recovery.__table__
 
 
 def next_step(attempt_count, succeeded, finished_at, delays):
@@ -100,9 +101,12 @@ def _advance_automatic(connection, items):
     if not items:
         return {}
     now, delays, results, rows = utcnow(), retry_delays(), {}, []
+    stopped = _cancelled_recoveries(connection, items)
     for claim, outcome in items:
         count = claim.attempt_count + 1
         state, due = next_step(count, outcome.succeeded, outcome.finished_at, delays)
+        if state == Delivery.PENDING and claim.recovery_id in stopped:
+            state, due = Delivery.FAILED, None  # its replay was cancelled while it was sent
         rows.append({"d_id": claim.delivery_id, "d_lease": claim.lease, "count": count,
                      "new_state": state, "due": due, **_latest(outcome)})
         results[claim.delivery_id] = Result(claim.delivery_id, sent=True, state=state,
@@ -118,6 +122,16 @@ def _advance_automatic(connection, items):
     if owned != len(rows):
         _release_overtaken(connection, rows, results)
     return results
+
+
+def _cancelled_recoveries(connection, items):
+    """Return the ids of the bulk resends and replays of items that were cancelled meanwhile."""
+    ids = {claim.recovery_id for claim, _ in items if claim.recovery_id is not None}
+    if not ids:
+        return set()
+    return set(connection.execute(
+        db.select(_recoveries.c.id).where(_recoveries.c.id.in_(ids),
+                                          _recoveries.c.cancelled_at.is_not(None))).scalars())
 
 
 def _release_overtaken(connection, rows, results):

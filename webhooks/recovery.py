@@ -13,11 +13,13 @@ from datetime import datetime
 
 from sqlalchemy import and_, exists, func, or_, select, update
 
-from . import queue
+from . import lifecycle, queue
 from .extensions import db
 from .models import Delivery, Event, Recovery, utcnow
 
 CHUNK = 1000
+# The offer to replay counts this many at most on a page view, so a long time off costs no more.
+COUNT_LIMIT = 10_000
 REPLAY_CANCELLED = "Replay was cancelled"
 _OFF_REASONS = (Delivery.WEBHOOK_DEACTIVATED, f"{Delivery.WEBHOOK_DISABLED}%")
 
@@ -49,6 +51,7 @@ def count_failed(webhook, window):
 
 def resend_failed(webhook, window, user=None):
     """Put the window's failed deliveries back on their way; return the Recovery."""
+    lifecycle.lock(webhook)
     recovery = Recovery(webhook_id=webhook.id, kind=Recovery.RESEND, window_from=window.start,
                         window_to=window.end, event_type=window.event_type, created_by=user)
     db.session.add(recovery)
@@ -89,19 +92,23 @@ def _cancelled_while_off(webhook):
                     Delivery.cancel_reason.like(_OFF_REASONS[1])))
 
 
-def count_missed(webhook):
-    """How many deliveries a replay would send (0 when nothing is offered)."""
+def count_missed(webhook, limit=COUNT_LIMIT):
+    """How many deliveries a replay would send, counting up to limit of each kind (0 when
+    nothing is offered)."""
     if webhook.missed_from is None or not webhook.is_active:
         return 0
-    new = db.session.scalar(select(func.count()).select_from(_missed_events(webhook).subquery()))
-    cancelled = db.session.scalar(select(func.count()).select_from(Delivery)
-                                  .where(_cancelled_while_off(webhook)))
-    return new + cancelled
+    new = select(func.count()).select_from(_missed_events(webhook).limit(limit).subquery())
+    cancelled = select(func.count()).select_from(
+        select(Delivery.id).where(_cancelled_while_off(webhook)).limit(limit).subquery())
+    return db.session.scalar(new) + db.session.scalar(cancelled)
 
 
 def replay_missed(webhook, user=None):
-    """Send the webhook what it missed while off; return the Recovery (None: nothing offered)."""
+    """Send the webhook what it missed while off; return the Recovery (None: nothing offered,
+    e.g. a second click)."""
+    lifecycle.lock(webhook)
     if webhook.missed_from is None or not webhook.is_active:
+        db.session.rollback()
         return None
     recovery = Recovery(webhook_id=webhook.id, kind=Recovery.REPLAY,
                         window_from=webhook.missed_from, window_to=webhook.missed_until,
@@ -113,17 +120,19 @@ def replay_missed(webhook, user=None):
         update(Delivery).where(_cancelled_while_off(webhook))
         .values(state=Delivery.PENDING, next_attempt_at=now, cancel_reason=None,
                 recovery_id=recovery.id, updated_at=now)).rowcount
-    events = db.session.execute(
-        select(Event.id, Event.type).where(Event.id.in_(_missed_events(webhook)))
-        .order_by(Event.id)).all()
-    for start in range(0, len(events), CHUNK):
+    after = 0
+    while events := db.session.execute(
+            select(Event.id, Event.type).where(Event.id.in_(_missed_events(webhook)),
+                                               Event.id > after)
+            .order_by(Event.id).limit(CHUNK)).all():
         db.session.add_all([Delivery(event_id=event_id, webhook_id=webhook.id,
                                      organization_id=webhook.organization_id,
                                      event_type=event_type, next_attempt_at=now,
                                      recovery_id=recovery.id)
-                            for event_id, event_type in events[start:start + CHUNK]])
+                            for event_id, event_type in events])
         db.session.flush()
-    recovery.total = total + len(events)
+        total, after = total + len(events), events[-1][0]
+    recovery.total = total
     dismiss_missed(webhook)
     return _started(recovery)
 
@@ -177,7 +186,8 @@ def progress(recovery):
 
 def cancel(recovery):
     """Stop a recovery: what was not sent yet goes back to where it was (failed, or cancelled
-    for a replay). Attempts in flight finish and are recorded."""
+    for a replay). Attempts in flight finish and are recorded, and get no retry after."""
+    lifecycle.lock(recovery.webhook)
     now = utcnow()
     if recovery.kind == Recovery.RESEND:
         values = {"state": Delivery.FAILED}

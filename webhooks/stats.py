@@ -42,9 +42,9 @@ def bucket_column(duration_ms):
 def add(connection, recorded):
     """Add [(Claim, Outcome, Result)] to their webhooks' hourly rows: one upsert in all.
 
-    A delivery counts as succeeded or failed in the hour of the attempt that settled it; a
-    manual resend that succeeds settles a failed delivery (a resend of a delivery that had
-    already succeeded settles nothing new).
+    A delivery counts as succeeded or failed in the hour of the attempt that first settled it;
+    a resend (manual or bulk) that succeeds settles a failed delivery anew as succeeded, and one
+    that fails again counts as a failed attempt only (Claim.settled).
     """
     rows = {}
     for claim, outcome, result in recorded:
@@ -61,13 +61,13 @@ def add(connection, recorded):
         if not claim.manual and claim.attempt_count == 0:
             row["first_attempts"] += 1
             row["first_attempts_succeeded"] += outcome.succeeded
-        if result.state != claim.state or not claim.manual:
-            if result.state == Delivery.SUCCEEDED:
-                row["succeeded"] += 1
-            elif result.state == Delivery.FAILED:
-                row["failed"] += 1
-            elif result.state == Delivery.PENDING and not outcome.succeeded:
-                row["retrying"] += 1
+        settled = claim.settled(result)
+        if settled == Delivery.SUCCEEDED:
+            row["succeeded"] += 1
+        elif settled == Delivery.FAILED:
+            row["failed"] += 1
+        elif result.state == Delivery.PENDING and not outcome.succeeded:
+            row["retrying"] += 1
     if rows:
         connection.execute(_upsert(connection.dialect.name), [rows[key] for key in sorted(rows)])
 

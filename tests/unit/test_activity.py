@@ -1,10 +1,14 @@
-"""The Activity tab: creation, test events and resends of one webhook, newest first."""
+"""The Activity tab: creation, test events, resends and recoveries of one webhook, newest first."""
 from datetime import timedelta
 
 import pytest
 
 from tests.support.deliveries import T0, failed_attempt, ok_attempt, stored_delivery, timeout_attempt
-from webhooks import activity
+from webhooks import activity, lifecycle
+from webhooks.extensions import db
+from webhooks.models import Recovery, User
+
+HOUR = timedelta(hours=1)
 
 
 @pytest.fixture
@@ -44,3 +48,23 @@ def test_a_pending_test_event_and_the_limit(webhook):
     entries = activity.of_webhook(webhook, limit=3)
     assert [e.text for e in entries] == ["Test event sent: no response yet"] * 3
     assert [e.at for e in entries] == [T0 + timedelta(minutes=n) for n in (3, 2, 1)]
+
+
+def test_bulk_resends_replays_and_an_automatic_turn_off(webhook, factory, owner):
+    person = db.session.scalar(db.select(User))
+    db.session.add_all([
+        Recovery(webhook_id=webhook.id, kind=Recovery.RESEND, total=12, created_by=person,
+                 created_at=T0),
+        Recovery(webhook_id=webhook.id, kind=Recovery.REPLAY, total=3, created_at=T0 + HOUR,
+                 cancelled_at=T0 + 2 * HOUR)])
+    lifecycle.disable(webhook, "The endpoint answered 410 Gone.")
+    db.session.commit()
+
+    entries = activity.of_webhook(webhook)
+    assert [(e.kind, e.text, e.tone) for e in entries[:3]] == [
+        ("disabled", "Turned off automatically: The endpoint answered 410 Gone.", "bad"),
+        ("recovery", "Replay of 3 missed events started (cancelled)", None),
+        ("recovery", f"Bulk resend of 12 failed deliveries started by {person.email}", None),
+    ]
+    assert entries[1].recovery_id is not None
+

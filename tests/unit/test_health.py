@@ -238,3 +238,29 @@ def test_certificate_warning_starts_14_days_ahead(webhook):
     assert health.certificate_expiring(webhook, now) is None
     webhook.certificate_expires_at = now + 13 * DAY
     assert health.certificate_expiring(webhook, now) == now + 13 * DAY
+
+
+def test_no_warning_while_too_few_deliveries_failed_to_be_turned_off(app, webhook, announced):
+    app.config.update(WEBHOOKS_DISABLE_AFTER_HOURS=72, WEBHOOKS_DISABLE_MIN_FAILURES=2)
+    last_try(webhook, **SERVER_ERROR)
+    started = webhook.failing_since
+    assert health.sweep(started + 60 * HOUR) == [] and health.sweep(started + 80 * HOUR) == []
+    last_try(webhook, **SERVER_ERROR)  # the second: now it would be turned off
+    assert health.sweep(started + 60 * HOUR) == [
+        health.Change(health.DISABLE_WARNING, webhook.id, started + 72 * HOUR)]
+
+
+def test_a_bulk_resend_that_fails_again_counts_no_new_failed_delivery(webhook, announced):
+    from webhooks import recovery
+
+    failed = last_try(webhook, **SERVER_ERROR)
+    recovery.resend_failed(webhook, recovery.Window(utcnow() - HOUR, utcnow() + HOUR))
+    [claim] = claims.claim_due(limit=5)
+    recording.record([(claim, outcome(**SERVER_ERROR))])
+
+    assert db.session.get(Delivery, failed.id).state == Delivery.FAILED
+    totals = stats.totals(webhook, utcnow(), "24h")
+    assert (totals.failed, totals.attempts, totals.attempts_failed) == (1, 2, 2)
+    db.session.refresh(webhook)
+    assert webhook.failing_deliveries == 1 and announced == [
+        health.Change(health.STARTED_FAILING, webhook.id)]

@@ -156,3 +156,16 @@ def test_turning_it_back_on_offers_the_missed_events(client, webhook, monkeypatc
     response = client.post(f"/orgs/acme/webhooks/{webhook.id}/replay")
     assert "/recoveries/" in response.headers["Location"]
     assert "missed event" not in text_of(client.get(f"/orgs/acme/webhooks/{webhook.id}"))
+
+
+def test_the_confirmation_resends_exactly_the_period_that_was_counted(client, webhook):
+    counted = stored_delivery(webhook, state="failed", created_at=utcnow() - 50 * HOUR,
+                              attempt_count=3)
+    stored_delivery(webhook, state="failed", created_at=utcnow() - 2 * HOUR, attempt_count=3)
+    start, end = utcnow() - 51 * HOUR, utcnow() - 49 * HOUR
+    response = client.post(f"/orgs/acme/webhooks/{webhook.id}/resend-failed", data={
+        "period": "24h", "counted_from": start.isoformat(), "counted_to": end.isoformat()})
+    assert response.status_code == 302
+    [made] = db.session.scalars(db.select(Recovery)).all()
+    assert made.total == 1 and made.window_from == start
+    assert db.session.get(Delivery, counted.id).recovery_id == made.id

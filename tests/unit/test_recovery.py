@@ -140,3 +140,26 @@ def test_dismissing_the_offer_sends_nothing(webhook):
     recovery.dismiss_missed(webhook)
     db.session.commit()
     assert recovery.count_missed(webhook) == 0 and recovery.replay_missed(webhook) is None
+
+
+def test_a_replay_cancelled_while_an_attempt_is_in_flight_gets_no_retry(webhook):
+    lifecycle.deactivate(webhook)
+    ingest(webhook)
+    lifecycle.activate(webhook)
+    send_all()  # the test event of turning it on
+    started = recovery.replay_missed(webhook)
+    [in_flight] = claims.claim_due(limit=5)
+    recovery.cancel(started)
+    recording.record([(in_flight, answer(503))])  # its first attempt: a retry would be due
+
+    delivery = db.session.get(Delivery, in_flight.delivery_id)
+    assert (delivery.state, delivery.next_attempt_at) == (Delivery.FAILED, None)
+    assert claims.claim_due(limit=5, now=utcnow() + HOUR) == []
+
+
+def test_a_second_replay_click_sends_nothing_more(webhook):
+    lifecycle.deactivate(webhook)
+    ingest(webhook)
+    lifecycle.activate(webhook)
+    assert recovery.replay_missed(webhook).total == 1
+    assert recovery.replay_missed(webhook) is None

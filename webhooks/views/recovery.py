@@ -63,8 +63,8 @@ def progress_page(slug, webhook_id, recovery_id):
     if wants_fragment() and request.args.get("part") == "progress":
         # Once done, the banners above the header may have changed (it is healthy again).
         return respond(render_template("recovery/_progress.html", org=g.org, webhook=webhook,
-                                       overview=overview.of_webhook(webhook) if progress.done
-                                       else None, **context))
+                                       figures_only=True, overview=overview.of_webhook(webhook)
+                                       if progress.done else None, **context))
     return render_tab(webhook, "log", panel_template="recovery/progress.html", **context)
 
 
