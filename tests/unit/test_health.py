@@ -5,19 +5,12 @@ from datetime import timedelta
 import pytest
 
 from tests.support.deliveries import store_delivery
-from tests.support.queues import RecordingQueue
 from webhooks import claims, failures, health, lifecycle, recording, stats
 from webhooks.extensions import db
 from webhooks.models import Delivery, HourlyStats, Webhook, utcnow
 from webhooks.sender import Outcome
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
-
-
-@pytest.fixture
-def queue(app):
-    app.extensions["webhooks_queue"] = queue = RecordingQueue()
-    return queue
 
 
 @pytest.fixture

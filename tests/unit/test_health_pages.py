@@ -7,18 +7,11 @@ import pytest
 
 from tests.support.deliveries import stored_delivery
 from tests.support.polling import HX
-from tests.support.queues import RecordingQueue
 from webhooks import health, lifecycle, recovery
 from webhooks.extensions import db
 from webhooks.models import Delivery, Recovery, utcnow
 
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-def queue(app):
-    app.extensions["webhooks_queue"] = queue = RecordingQueue()
-    return queue
 
 
 @pytest.fixture

@@ -10,12 +10,6 @@ from webhooks.models import Delivery
 
 
 @pytest.fixture
-def queue(app):
-    app.extensions["webhooks_queue"] = queue = RecordingQueue()
-    return queue
-
-
-@pytest.fixture
 def org(factory):
     return factory.org("acme")
 

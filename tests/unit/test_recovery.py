@@ -5,19 +5,12 @@ from datetime import timedelta
 import pytest
 
 from tests.support.deliveries import store_delivery, stored_delivery
-from tests.support.queues import RecordingQueue
 from webhooks import claims, events, health, lifecycle, recording, recovery
 from webhooks.extensions import db
 from webhooks.models import Attempt, Delivery, Recovery, utcnow
 from webhooks.sender import Outcome
 
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-def queue(app):
-    app.extensions["webhooks_queue"] = queue = RecordingQueue()
-    return queue
 
 
 @pytest.fixture(autouse=True)
