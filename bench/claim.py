@@ -9,21 +9,17 @@ PostgreSQL (a database made for the run, dropped afterwards) and SQLite (a tempo
 Prints figures and each query plan's index use; asserts nothing.
 """
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
-
-PG_ADMIN = os.environ.get("WEBHOOKS_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+from bench.common import postgres_database, sqlalchemy_url  # noqa: E402
 
 
 def make_app(url):
@@ -140,15 +136,8 @@ def main():
         measure("SQLite", f"sqlite:///{tmp}/claim.sqlite3", args.backlog, args.rounds)
     if args.sqlite_only:
         return
-    name = f"webhooks_claim_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
-        measure("PostgreSQL", url, args.backlog, args.rounds)
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("webhooks_claim") as dsn:
+        measure("PostgreSQL", sqlalchemy_url(dsn), args.backlog, args.rounds)
 
 
 if __name__ == "__main__":

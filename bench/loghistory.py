@@ -13,12 +13,10 @@ database the script can connect to in order to CREATE and DROP its own.
 """
 import argparse
 import json
-import os
 import random
 import statistics
 import sys
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -26,11 +24,11 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import postgres_database, sqlalchemy_url  # noqa: E402
 from webhooks import create_app  # noqa: E402
 from webhooks.extensions import db  # noqa: E402
 from webhooks.models import WEBHOOKS_PERMISSION, Membership, Organization, User, Webhook  # noqa: E402
 
-ADMIN_DSN = os.environ.get("WEBHOOKS_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "bench password 123"
 TYPES = ["job.created", "job.updated", "job.status_changed", "estimate.created", "webhook.ping"]
 # (webhooks, deliveries per webhook, attempts per delivery)
@@ -172,22 +170,14 @@ def main():
     parser.add_argument("--reps", type=int, default=300)
     args = parser.parse_args()
 
-    name = f"webhooks_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = ADMIN_DSN.rsplit("/", 1)[0]
-    dsn = f"{base}/{name}"
-    try:
+    with postgres_database("webhooks_bench") as dsn:
         run(dsn, args.reps)
-    finally:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def run(dsn, reps):
     app = create_app({
         "TESTING": True, "SECRET_KEY": "bench-secret-key", "WTF_CSRF_ENABLED": False,
-        "SQLALCHEMY_DATABASE_URI": dsn.replace("postgresql://", "postgresql+psycopg://", 1),
+        "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(dsn),
         "WEBHOOKS_QUEUE": "inline",
     })
     with app.app_context():

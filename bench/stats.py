@@ -12,23 +12,19 @@ in the same run. PostgreSQL (a database made for the run, dropped afterwards) an
 temporary file). Asserts nothing.
 """
 import argparse
-import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
+from bench.common import postgres_database, sqlalchemy_url  # noqa: E402
 
-PG_ADMIN = os.environ.get("WEBHOOKS_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "bench password 1"
 CHUNK = 5000
 
@@ -70,6 +66,8 @@ def fill(attempts):
 def history(webhook, attempts, now):
     """Insert deliveries and attempts (raw rows, fast) and their rollups (through stats.add)."""
     from webhooks import stats
+    from webhooks.claims import Claim, Result
+    from webhooks.sender import Outcome
     from webhooks.extensions import db
     from webhooks.ids import new_id
     from webhooks.models import Attempt, Delivery, Event
@@ -107,13 +105,12 @@ def history(webhook, attempts, now):
                              "category": "success" if status == 200 else "http_5xx"})
                 final = number == len(p)
                 recorded.append((
-                    SimpleNamespace(webhook_id=webhook.id, manual=False, attempt_count=number - 1,
-                                    state="pending"),
-                    SimpleNamespace(started_at=started, duration_ms=duration,
-                                    succeeded=status == 200,
-                                    category="success" if status == 200 else "http_5xx"),
-                    SimpleNamespace(state=("succeeded" if status == 200 else "failed")
-                                    if final else "pending")))
+                    Claim(delivery_id, started, False, "", webhook.id, "job.created", "pending",
+                          number - 1, None),
+                    Outcome(started_at=started, finished_at=started, duration_ms=duration,
+                            status=status, category="success" if status == 200 else "http_5xx"),
+                    Result(delivery_id, sent=True, state=("succeeded" if status == 200
+                                                          else "failed") if final else "pending")))
         db.session.execute(db.insert(Attempt), rows)
         stats.add(db.session.connection(), recorded)
         db.session.commit()
@@ -180,15 +177,8 @@ def main():
             measure("SQLite", f"sqlite:///{tmp}/stats.sqlite3", args.attempts, args.rounds)
     if args.sqlite_only:
         return
-    name = f"webhooks_stats_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
-        measure("PostgreSQL", url, args.attempts, args.rounds)
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database("webhooks_stats") as dsn:
+        measure("PostgreSQL", sqlalchemy_url(dsn), args.attempts, args.rounds)
 
 
 if __name__ == "__main__":

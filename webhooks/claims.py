@@ -96,8 +96,9 @@ def _still_due(now):
                    db.func.coalesce(d.lease_until, EPOCH) < now)
 
 
-def _lock_webhooks(ids):
-    """Serialize claimers per webhook for this transaction; return the ids this claimer holds."""
+def lock_webhooks(ids):
+    """Lock these webhooks' rows for this transaction, as claimers and the health sweep do;
+    return the ids held (on PostgreSQL, rows another transaction holds are skipped)."""
     w = _webhooks.c
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
@@ -165,7 +166,7 @@ def claim_due(limit, now=None, owner="", depth=None):
         db.session.commit()
         return []
     order = [w.webhook_id for w in ready]
-    locked = _lock_webhooks(sorted(order))
+    locked = lock_webhooks(sorted(order))
     order = [webhook_id for webhook_id in order if webhook_id in locked]
     caps = _caps_now(order, now, owner, depth) if order else {}
     shares = fair_shares(order, {w: room for w, (_, room) in caps.items()}, limit)

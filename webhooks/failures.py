@@ -166,6 +166,17 @@ def advice(category, *, url, status=None, error=None, timeout_seconds=15,
     return None
 
 
+def explain(category, *, url, status=None, error=None, timeout_seconds=15,
+            certificate_expires_at=None):
+    """Return (category, label, what to fix) of a failure. A category of None (an attempt
+    recorded before categories existed) is classified from the status and error."""
+    if category in (None, SUCCESS):
+        category = classify(status, error, False)
+    return category, LABELS.get(category, "Failure"), advice(
+        category, url=url, status=status, error=error, timeout_seconds=timeout_seconds,
+        certificate_expires_at=certificate_expires_at)
+
+
 def _applies(when, status, error):
     if when is None:
         return True

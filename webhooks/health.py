@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import failures, lifecycle, stats
+from . import claims, failures, lifecycle, mail, notices, stats
 from .config import setting
 from .extensions import db
 from .fairness import is_not_responding
@@ -142,25 +142,18 @@ def sweep(now=None):
 
 
 def _locked(webhook_ids):
-    """Lock the webhooks' rows (skipping those a recording holds now, on PostgreSQL: the next
-    sweep sees them) and return them read afresh."""
-    if not webhook_ids:
-        return []
-    query = db.select(Webhook).where(Webhook.id.in_(webhook_ids)).order_by(Webhook.id)
-    if db.session.connection().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    else:  # SQLite: the first write of the transaction takes the database's write lock
-        db.session.execute(db.update(Webhook).where(Webhook.id.in_(webhook_ids))
-                           .values(updated_at=Webhook.updated_at))
-    return db.session.scalars(query.execution_options(populate_existing=True)).all()
+    """Lock the webhooks' rows as a claimer does (on PostgreSQL skipping those a recording
+    holds now: the next sweep sees them) and return them read afresh."""
+    locked = claims.lock_webhooks(webhook_ids) if webhook_ids else ()
+    return db.session.scalars(
+        db.select(Webhook).where(Webhook.id.in_(locked)).order_by(Webhook.id)
+        .execution_options(populate_existing=True)).all()
 
 
 def announce(changes):
     """Email the Changes to the organizations' owners (in the background; never raises)."""
     if not changes:
         return
-    from . import mail, notices  # email needs templates: only once there is something to say
-
     for change in changes:
         try:
             webhook = db.session.get(Webhook, change.webhook_id)
@@ -190,12 +183,9 @@ def last_failure(webhook):
     """The latest failure in words and what to fix, or None before any failure."""
     if webhook.last_failure_at is None:
         return None
-    category = webhook.last_category
-    if category in (None, failures.SUCCESS):
-        category = failures.classify(webhook.last_status_code, webhook.last_error, False)
-    return LastFailure(category, failures.LABELS.get(category, "Failure"), failures.advice(
-        category, url=webhook.url, status=webhook.last_status_code, error=webhook.last_error,
-        timeout_seconds=setting("WEBHOOKS_TIMEOUT_SECONDS")))
+    return LastFailure(*failures.explain(
+        webhook.last_category, url=webhook.url, status=webhook.last_status_code,
+        error=webhook.last_error, timeout_seconds=setting("WEBHOOKS_TIMEOUT_SECONDS")))
 
 
 def certificate_expiring(webhook, now=None):
@@ -208,21 +198,12 @@ def certificate_expiring(webhook, now=None):
 
 @dataclass(frozen=True)
 class Health:
-    """The Health tab: the state, how the endpoint answers now, and the two periods' totals."""
+    """What the Health tab derives; the webhook's own columns (failing_since, last_success_at,
+    certificate_expires_at, ...) it shows as they are."""
 
-    state: str
-    failing_since: datetime | None
-    failing_deliveries: int
     disable_at: datetime | None
-    disabled_reason: str | None
-    deactivated_at: datetime | None
     last_failure: LastFailure | None
     responding: bool
-    unanswered_streak: int
-    last_success_at: datetime | None
-    last_failure_at: datetime | None
-    certificate_expires_at: datetime | None
-    certificate_expiring: datetime | None
     periods: tuple  # (stats.Totals for 24 hours, for 7 days)
     waiting: int  # deliveries not settled yet
 
@@ -230,14 +211,8 @@ class Health:
 def of_webhook(webhook, now=None):
     now = now or utcnow()
     return Health(
-        state=webhook.health_state, failing_since=webhook.failing_since,
-        failing_deliveries=webhook.failing_deliveries, disable_at=disable_at(webhook),
-        disabled_reason=webhook.disabled_reason, deactivated_at=webhook.deactivated_at,
-        last_failure=last_failure(webhook), responding=not is_not_responding(webhook),
-        unanswered_streak=webhook.unanswered_streak, last_success_at=webhook.last_success_at,
-        last_failure_at=webhook.last_failure_at,
-        certificate_expires_at=webhook.certificate_expires_at,
-        certificate_expiring=certificate_expiring(webhook, now),
+        disable_at=disable_at(webhook), last_failure=last_failure(webhook),
+        responding=not is_not_responding(webhook),
         periods=tuple(stats.totals(webhook, now, period) for period in stats.PERIODS),
         waiting=stats.waiting(webhook),
     )

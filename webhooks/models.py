@@ -343,10 +343,10 @@ class Attempt(db.Model):
         """(category label, what to fix) of a failed attempt, None of a successful one."""
         if self.succeeded:
             return None
-        category = self.category or failures.classify(self.response_status, self.error, False)
-        return failures.LABELS.get(category, "Failure"), failures.advice(
-            category, url=self.url, status=self.response_status, error=self.error,
+        _, label, fix = failures.explain(
+            self.category, url=self.url, status=self.response_status, error=self.error,
             timeout_seconds=current_app.config["WEBHOOKS_TIMEOUT_SECONDS"])
+        return label, fix
 
     @property
     def trigger_label(self):

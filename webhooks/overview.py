@@ -4,7 +4,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from http import HTTPStatus
 
-from . import backlog, catalog, health, recording, stats
+from . import backlog, catalog, health, recording, recovery, stats
 from .models import Webhook, utcnow
 
 
@@ -92,8 +92,6 @@ def of_webhooks(webhooks):
 def of_webhook(webhook):
     """Return the Overview of the detail screen's header (with its certificate and replay
     notices)."""
-    from . import recovery
-
     now = utcnow()
     expiring = health.certificate_expiring(webhook, now)
     return replace(of_webhooks([webhook])[0], certificate_expiring=expiring,

@@ -201,8 +201,3 @@ def cancel(recovery):
     recovery.cancelled_at = now
     db.session.commit()
 
-
-def latest(webhook):
-    """The webhook's most recent recovery, or None."""
-    return db.session.scalar(select(Recovery).where(Recovery.webhook_id == webhook.id)
-                             .order_by(Recovery.id.desc()).limit(1))
