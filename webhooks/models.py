@@ -345,7 +345,8 @@ class Attempt(db.Model):
             return None
         _, label, fix = failures.explain(
             self.category, url=self.url, status=self.response_status, error=self.error,
-            timeout_seconds=current_app.config["WEBHOOKS_TIMEOUT_SECONDS"])
+            timeout_seconds=current_app.config["WEBHOOKS_TIMEOUT_SECONDS"],
+            certificate_expires_at=self.certificate_expires_at)
         return label, fix
 
     @property

@@ -1,4 +1,6 @@
 """A delivery's details: payload, attempts, headers; escaping of what receivers send; the signing secret."""
+from datetime import datetime, timezone
+
 from tests.support.deliveries import failed_attempt, ok_attempt, stored_delivery, timeout_attempt
 from tests.support.log_table import pretty, table
 from tests.support.polling import HX
@@ -111,3 +113,17 @@ def test_reveal_returns_the_secret_uncached(client, webhook):
     assert "HX-Request" in response.headers["Vary"]
     page = client.get(f"/orgs/acme/webhooks/{webhook.id}/secret")
     assert "<html" in page.get_data(as_text=True) and page.headers["Cache-Control"] == "no-store"
+
+
+def test_a_failed_attempt_says_its_failure_and_what_to_fix(client, webhook):
+    expired_on = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+    delivery = stored_delivery(webhook, state="failed", attempts=[
+        failed_attempt(500, category="http_5xx"),
+        failed_attempt(None, category="tls", certificate_expires_at=expired_on,
+                       error="TLS certificate verify failed: certificate has expired"),
+        failed_attempt(None, category=None, error="Connection refused"),  # recorded before
+    ])
+    html = " ".join(details(client, webhook, delivery).get_data(as_text=True).split())
+    assert ">Server error (5xx)<" in html and "Your server answered 500" in html
+    assert "The certificate expired on 2026-11-02: renew it." in html
+    assert ">Connection refused or reset<" in html
