@@ -6,6 +6,7 @@ Fairness and the per-endpoint cap are decided here too (see webhooks.fairness), 
 for any number of worker processes and for the inline queue alike. The hot path uses Core
 statements, never ORM objects. Recording what came back is webhooks.recording.
 """
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -60,6 +61,7 @@ class Claim:
     url: str = ""
     body: bytes = b""
     headers: list = field(default_factory=list, repr=False)
+    hidden_headers: tuple = ()  # custom header names, whose values the attempt log masks
     result: Result | None = None  # set when the delivery was cancelled instead (nothing is sent)
     recovery: str | None = None  # Recovery.kind when a bulk resend or replay put it back
     recovery_id: int | None = None
@@ -228,7 +230,8 @@ def _targets(delivery_ids):
     d, w, r = _deliveries.c, _webhooks.c, _recoveries.c
     return {row.id: row for row in db.session.connection().execute(
         db.select(d.id, _events.c.payload, w.url, w.auth_type, w.basic_username,
-                  w.basic_password_encrypted, w.secret_encrypted, w.is_active, w.deleted_at,
+                  w.basic_password_encrypted, w.secret_encrypted, w.previous_secret_encrypted,
+                  w.previous_secret_expires_at, w.headers_encrypted, w.is_active, w.deleted_at,
                   d.recovery_id, r.kind.label("recovery"))
         .select_from(_deliveries.join(_events, _events.c.id == d.event_id)
                      .join(_webhooks, w.id == d.webhook_id)
@@ -238,15 +241,21 @@ def _targets(delivery_ids):
 
 
 def _prepare(claim, target, timestamp):
-    """Fill in the claim's URL, body and signed headers (with Basic Auth if configured)."""
+    """Fill in the claim's URL, body and signed headers (signed with the previous secret too
+    during a rotation's overlap; with Basic Auth and custom headers if configured)."""
     claim.url, claim.body = target.url, target.payload.encode()
     basic = None
     if target.auth_type == "basic":
         password = _decrypt(target.basic_password_encrypted) \
             if target.basic_password_encrypted else ""
         basic = (target.basic_username or "", password)
-    claim.headers = request_headers(claim.public_id, claim.body,
-                                    _decrypt(target.secret_encrypted), timestamp, basic)
+    secrets = [_decrypt(target.secret_encrypted)]
+    expires = target.previous_secret_expires_at
+    if target.previous_secret_encrypted and expires and expires.timestamp() > timestamp:
+        secrets.append(_decrypt(target.previous_secret_encrypted))
+    custom = json.loads(_decrypt(target.headers_encrypted)) if target.headers_encrypted else []
+    claim.hidden_headers = tuple(name for name, _ in custom)
+    claim.headers = request_headers(claim.public_id, claim.body, secrets, timestamp, basic, custom)
 
 
 def _decrypt(ciphertext):

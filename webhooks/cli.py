@@ -1,5 +1,5 @@
 """Commands: flask --app app orgs create | users create | users set-password | demo (and keys,
-from keys.py)."""
+from keys.py; apikeys, from apikeys.py)."""
 import re
 import secrets
 import sys
@@ -9,6 +9,7 @@ from flask import current_app
 
 from . import sessions
 from .extensions import db
+from .apikeys import apikeys
 from .keys import keys
 from .models import WEBHOOKS_PERMISSION, Membership, Organization, User
 from .text import control_character_in
@@ -130,3 +131,4 @@ def init_app(app):
     app.cli.add_command(users)
     app.cli.add_command(demo)
     app.cli.add_command(keys)
+    app.cli.add_command(apikeys)

@@ -17,7 +17,9 @@ from .models import Webhook
 # row), so recording attempts to them waits at most some tens of milliseconds.
 BATCH_SIZE = 200
 ENCRYPTED = (("secret_encrypted", "signing secret"),
-             ("basic_password_encrypted", "Basic Auth password"))
+             ("previous_secret_encrypted", "previous signing secret"),
+             ("basic_password_encrypted", "Basic Auth password"),
+             ("headers_encrypted", "custom headers"))
 _webhooks = Webhook.__table__
 
 
@@ -97,7 +99,7 @@ def rotate(roots, batch_size=BATCH_SIZE):
 
 def _select():
     w = _webhooks.c
-    return db.select(w.id, w.secret_encrypted, w.basic_password_encrypted).order_by(w.id)
+    return db.select(w.id, *(w[column] for column, _ in ENCRYPTED)).order_by(w.id)
 
 
 def _batches(batch_size, lock=False):
@@ -139,9 +141,8 @@ def _reencrypt(roots, rows, done):
         if values:
             # Only if nobody saved the webhook since we read it (SQLite takes no row locks);
             # updated_at stays: re-encrypting changes nothing anyone can see.
-            unchanged = db.and_(
-                w.secret_encrypted == row.secret_encrypted,
-                w.basic_password_encrypted.is_not_distinct_from(row.basic_password_encrypted))
+            unchanged = db.and_(*(w[column].is_not_distinct_from(getattr(row, column))
+                                  for column, _ in ENCRYPTED))
             result = db.session.execute(
                 db.update(_webhooks).where(w.id == row.id, unchanged)
                 .values(**values, updated_at=w.updated_at))

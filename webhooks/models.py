@@ -1,4 +1,6 @@
-"""The data model: organizations, users and their permissions, webhooks, events, deliveries, attempts."""
+"""The data model: organizations, users and their permissions, webhooks, events, deliveries,
+attempts, and the organizations' API keys."""
+import json
 from datetime import datetime
 
 from flask import current_app
@@ -140,6 +142,12 @@ class Webhook(db.Model):
     event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
     secret_encrypted: Mapped[str] = mapped_column(Text)
+    # After a rotation (webhooks.secrets): the previous secret, which signs beside the new one
+    # until it expires.
+    previous_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Custom request headers (webhooks.custom_headers): [[name, value], ...] as encrypted JSON.
+    headers_encrypted: Mapped[str | None] = mapped_column(Text)
     # The latest response, kept here so the listing needs no join over deliveries.
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -201,6 +209,20 @@ class Webhook(db.Model):
         self.basic_password_encrypted = (
             crypto.encrypt(crypto.credential_keys(current_app.config), value) if value else None
         )
+
+    @property
+    def custom_headers(self):
+        """The custom request headers as [(name, value), ...], in the order they were given."""
+        if not self.headers_encrypted:
+            return []
+        plain = crypto.decrypt(crypto.credential_keys(current_app.config), self.headers_encrypted)
+        return [(name, value) for name, value in json.loads(plain)]
+
+    @custom_headers.setter
+    def custom_headers(self, pairs):
+        pairs = [[name, value] for name, value in pairs]
+        self.headers_encrypted = crypto.encrypt(
+            crypto.credential_keys(current_app.config), json.dumps(pairs)) if pairs else None
 
     def subscribes_to(self, event_type):
         return event_type in self.event_types
@@ -431,3 +453,53 @@ class HourlyStats(db.Model):
     tls: Mapped[int] = mapped_column(Integer, default=0)
     dns: Mapped[int] = mapped_column(Integer, default=0)
     blocked: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ApiKey(db.Model):
+    """An organization's key for the management API (webhooks.apikeys); only its hash is kept."""
+
+    __tablename__ = "api_keys"
+
+    READ, WRITE = "read", "write"
+    SCOPES = (READ, WRITE)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # The key's first characters (whk_live_ and a few more), shown so people can tell keys apart.
+    prefix: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(8))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Who created it, in words: a person's email, or "the command line".
+    created_by_label: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization] = relationship()
+
+    def usable(self, now):
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    def allows(self, scope):
+        return self.scope == self.WRITE or scope == self.READ
+
+
+class IdempotentRequest(db.Model):
+    """A POST made with an Idempotency-Key and the answer it got, replayed to a repeat of it."""
+
+    __tablename__ = "api_idempotent_requests"
+    __table_args__ = (UniqueConstraint("api_key_id", "key", name="uq_idempotent_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    # sha256 of the method, path and body: the same key with another request is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # None while the first request is still being answered.
+    status: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

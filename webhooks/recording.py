@@ -75,7 +75,7 @@ def _insert_attempts(connection, items):
         "d_id": claim.delivery_id, "delivery_id": claim.delivery_id, "trigger": claim.trigger,
         "succeeded": outcome.succeeded, "started_at": outcome.started_at,
         "finished_at": outcome.finished_at, "duration_ms": outcome.duration_ms, "url": claim.url,
-        "request_headers": masked(claim.headers), "response_status": outcome.status,
+        "request_headers": masked(claim.headers, claim.hidden_headers), "response_status": outcome.status,
         "response_headers": outcome.headers, "response_body": outcome.body,
         "response_body_size": outcome.body_size, "response_truncated": outcome.truncated,
         "error": outcome.error, "category": outcome.category,

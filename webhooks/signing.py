@@ -15,32 +15,47 @@ def sign(secret, msg_id, timestamp, body):
     return "v1," + base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
 
 
-def request_headers(msg_id, body, secret, timestamp, basic_auth=None):
-    """Return the [name, value] headers of one attempt; basic_auth is (username, password) or None."""
+def request_headers(msg_id, body, secrets, timestamp, basic_auth=None, custom=()):
+    """Return the [name, value] headers of one attempt.
+
+    secrets: the signing secrets, current first; during a rotation's overlap the previous one
+    signs too, each signature separated by a space as Standard Webhooks allows. basic_auth is
+    (username, password) or None; custom the webhook's own (name, value) headers.
+    """
+    if isinstance(secrets, str):
+        secrets = (secrets,)
     headers = [
         ["Content-Type", "application/json"],
         ["User-Agent", USER_AGENT],
         ["webhook-id", msg_id],
         ["webhook-timestamp", str(timestamp)],
-        ["webhook-signature", sign(secret, msg_id, timestamp, body)],
+        ["webhook-signature", " ".join(sign(s, msg_id, timestamp, body) for s in secrets)],
     ]
     if basic_auth:
         token = base64.b64encode(f"{basic_auth[0]}:{basic_auth[1]}".encode()).decode()
         headers.append(["Authorization", f"Basic {token}"])
+    headers.extend([name, value] for name, value in custom)
     return headers
 
 
 SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie"}
 
 
-def masked(headers):
-    """Return [name, value] headers with credentials replaced by dots (the scheme kept): what
-    is stored, and what is shown whatever form older rows were stored in."""
+MASK = "••••••"
+
+
+def masked(headers, hidden=()):
+    """Return [name, value] headers with credentials replaced by dots (the scheme kept) and the
+    values of the hidden names (a webhook's custom headers) replaced entirely: what is stored,
+    and what is shown whatever form older rows were stored in."""
+    hidden = {name.lower() for name in hidden}
     shown = []
     for name, value in headers or []:
         value = str(value)
-        if name.lower() in SENSITIVE_HEADERS and "•" not in value:
+        if name.lower() in hidden:
+            value = MASK
+        elif name.lower() in SENSITIVE_HEADERS and "•" not in value:
             scheme = value.split(" ", 1)[0] if " " in value else ""
-            value = f"{scheme} ••••••".strip()
+            value = f"{scheme} {MASK}".strip()
         shown.append([name, value])
     return shown
