@@ -157,6 +157,8 @@ def from_environment(instance_path):
         "WEBHOOKS_SMTP_SECURITY": _choice("WEBHOOKS_SMTP_SECURITY", ("starttls", "ssl", "none"),
                                           "starttls"),
         "WEBHOOKS_MAIL_FROM": os.environ.get("WEBHOOKS_MAIL_FROM", "webhooks@localhost"),
+        # The management API (README: API): requests per key (per address without a valid key).
+        "WEBHOOKS_API_RATE_LIMIT": os.environ.get("WEBHOOKS_API_RATE_LIMIT", "600 per minute"),
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCKOUT_SECONDS": 300,
     }

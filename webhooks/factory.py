@@ -55,9 +55,10 @@ def create_app(test_config=None):
     csrf.init_app(app)
     htmx.init_app(app)
 
-    from . import auth, cli, host_api, ingest, queue, web
+    from . import api, auth, cli, host_api, ingest, queue, web
     from .views import HostUserIdConverter, SlugConverter, log_history, reference
-    from .views import recovery as recovery_views, webhooks as webhook_views
+    from .views import apikeys as apikey_views, recovery as recovery_views
+    from .views import secret_rotation, webhooks as webhook_views
 
     app.url_map.converters.update(slug=SlugConverter, host_user=HostUserIdConverter)
 
@@ -66,11 +67,14 @@ def create_app(test_config=None):
     app.register_blueprint(webhook_views.bp)
     app.register_blueprint(log_history.bp)
     app.register_blueprint(recovery_views.bp)
+    app.register_blueprint(secret_rotation.bp)
+    app.register_blueprint(apikey_views.bp)
     app.register_blueprint(reference.bp)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(host_api.bp)
     csrf.exempt(ingest.bp)
     csrf.exempt(host_api.bp)
+    api.init_app(app)
     cli.init_app(app)
     queue.init_app(app)
     return app

@@ -9,6 +9,10 @@ from flask import abort, current_app, request
 from werkzeug.exceptions import HTTPException
 
 
+# The paths that answer in JSON, errors included (a route that does not exist too).
+JSON_AREAS = ("/internal/", "/api/")
+
+
 def problem(status, message, path="", **headers):
     """Return the error answer every /internal route gives: {"errors": [{path, message}]}."""
     return {"errors": [{"path": path, "message": message}]}, status, headers
@@ -139,8 +143,8 @@ def json_errors(blueprint):
 
     @blueprint.app_errorhandler(405)
     def method_not_allowed(error):
-        """Answer a wrong method on /internal in JSON; leave the rest of the app alone."""
-        if request.path.startswith("/internal/"):
+        """Answer a wrong method on /internal and /api in JSON; leave the rest of the app alone."""
+        if request.path.startswith(JSON_AREAS):
             response = error.get_response()
             body, status, _ = problem(405, error.description)
             return body, status, {"Allow": response.headers.get("Allow", "")}

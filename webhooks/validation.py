@@ -74,6 +74,11 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", in
                float: "number", type(None): "null"}
 
 
+def json_type(value):
+    """Return the JSON type name of a parsed value: object, array, string, ..."""
+    return _JSON_TYPES.get(type(value), "unknown")
+
+
 def _problems(error, prefix):
     """Yield (path, message) pairs for one jsonschema error, naming the offending field itself."""
     where = list(error.absolute_path)
@@ -89,7 +94,7 @@ def _problems(error, prefix):
     elif error.validator == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected
-        got = _JSON_TYPES.get(type(error.instance), "unknown")
+        got = json_type(error.instance)
         yield json_path(where, prefix), f"must be of type {expected}, not {got}."
     elif error.validator == "format" and isinstance(error.cause, OverflowError):
         yield json_path(where, prefix), (f"is out of range: it must convert to a UTC time between years "

@@ -6,7 +6,7 @@ from flask_wtf.csrf import CSRFError
 
 from . import sessions
 from .extensions import db, htmx
-from .internal_api import problem
+from .internal_api import JSON_AREAS, problem
 from .models import WEBHOOKS_PERMISSION, Membership, Organization
 
 bp = Blueprint("web", __name__)
@@ -77,7 +77,7 @@ def forbidden(error):
 
 @bp.app_errorhandler(404)
 def not_found(error):
-    if request.path.startswith("/internal/"):
+    if request.path.startswith(JSON_AREAS):
         return problem(404, "Not found.")
     return render_template("errors/404.html"), 404
 

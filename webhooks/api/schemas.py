@@ -1,0 +1,215 @@
+"""The management API's requests and answers as pydantic models: they validate what comes in
+and goes out, and spectree turns them into the OpenAPI document (nothing is written by hand)."""
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import history, secret_rotation
+from ..models import ApiKey
+
+OUTCOMES = Literal[tuple(history.OUTCOMES)]
+MAX_LIMIT = 100
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused and types are not coerced ("1" is no number)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Query(BaseModel):
+    """Query arguments: text by nature, so numbers are read from it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Error(BaseModel):
+    path: str = Field(description="Where the problem is: a field such as url or headers[0].name; "
+                                  "empty for the request as a whole.")
+    message: str
+
+
+class Errors(BaseModel):
+    """Every error answer: 400, 401, 403, 404, 409, 413, 415, 422 and 429."""
+
+    errors: list[Error]
+
+
+# Webhooks
+
+class HeaderIn(Body):
+    name: str = Field(description="A header name; webhook-*, Content-Type, Host, User-Agent, "
+                                  "hop-by-hop headers and (with Basic Auth) Authorization are "
+                                  "reserved.")
+    value: str | None = Field(None, description="Up to 1 KiB of printable ASCII. On update, "
+                                                "null or empty keeps the stored value of the "
+                                                "same name.")
+
+
+class HeaderOut(BaseModel):
+    name: str
+    value: str = Field(description="Always masked: values are never shown again.")
+
+
+class WebhookFields(Body):
+    name: str | None = Field(None, description="Up to 100 characters.")
+    url: str | None = Field(None, description="An https URL on a public address.")
+    event_types: list[str] | None = Field(None, description="Event types to send (see "
+                                                            "GET /event-types), at least one.")
+    auth_type: Literal["none", "basic"] | None = None
+    basic_username: str | None = Field(None, description="With auth_type basic; no colon.")
+    basic_password: str | None = Field(None, description="With auth_type basic; write-only. "
+                                                         "On update, omit it to keep the "
+                                                         "stored one.")
+    headers: list[HeaderIn] | None = Field(None, description="Up to 20 custom request headers; "
+                                                             "replaces the list when given.")
+
+
+class WebhookCreate(WebhookFields):
+    name: str
+    url: str
+    event_types: list[str]
+
+
+class WebhookUpdate(WebhookFields):
+    """Fields left out keep their current values."""
+
+
+class Health(BaseModel):
+    state: Literal["healthy", "failing", "disabled"]
+    last_status_code: int | None
+    last_error: str | None
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    failing_since: datetime | None
+    disabled_reason: str | None
+
+
+class WebhookOut(BaseModel):
+    id: int
+    name: str
+    url: str
+    event_types: list[str]
+    is_active: bool
+    auth_type: Literal["none", "basic"]
+    basic_username: str | None
+    headers: list[HeaderOut]
+    previous_secret_expires_at: datetime | None = Field(
+        description="While the previous signing secret still signs (after a rotation).")
+    health: Health
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookPage(BaseModel):
+    data: list[WebhookOut]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null at the "
+                                                "end.")
+
+
+class Page(Query):
+    limit: int = Field(25, ge=1, le=MAX_LIMIT)
+    cursor: str | None = Field(None, max_length=200)
+
+
+class Switched(BaseModel):
+    webhook: WebhookOut
+    changed: bool = Field(description="False when it already was in that state.")
+    test_delivery_id: int | None = Field(None, description="Turning on sends a test event: its "
+                                                           "delivery.")
+
+
+# Signing secrets
+
+class Secret(BaseModel):
+    secret: str = Field(description="whsec_ and base64: the Standard Webhooks signing secret.")
+    previous_secret_expires_at: datetime | None
+
+
+class Rotate(Body):
+    grace_period_hours: int = Field(
+        int(secret_rotation.DEFAULT_GRACE.total_seconds() // 3600), ge=0,
+        le=int(secret_rotation.MAX_GRACE.total_seconds() // 3600),
+        description="How long the previous secret keeps signing beside the new one.")
+
+
+# Deliveries
+
+class DeliveryFilter(Page):
+    outcome: OUTCOMES = "all"
+    type: str | None = Field(None, max_length=64, description="One event type.")
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    message_id: str = Field(description="Sent as webhook-id: the same for every attempt.")
+    event_id: str
+    event_type: str
+    state: Literal["pending", "succeeded", "failed", "cancelled"]
+    response: str = Field(description="What Log History's Response column shows.")
+    last_status_code: int | None
+    last_error: str | None
+    attempt_count: int = Field(description="Automatic attempts made (resends not counted).")
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    resend_requested_at: datetime | None
+    cancel_reason: str | None
+    created_at: datetime
+
+
+class DeliveryPage(BaseModel):
+    data: list[DeliveryOut]
+    next_cursor: str | None
+
+
+class AttemptOut(BaseModel):
+    number: int
+    trigger: str
+    succeeded: bool
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: int
+    url: str
+    request_headers: list[tuple[str, str]] = Field(description="Credentials masked.")
+    response_status: int | None
+    response_headers: list[tuple[str, str]] | None
+    response_body: str | None
+    response_body_size: int | None
+    response_truncated: bool
+    error: str | None
+    failure_category: str | None
+    failure: str | None = Field(description="The failure category in words.")
+    what_to_fix: str | None
+
+
+class DeliveryDetail(DeliveryOut):
+    payload: Any = Field(description="The event's JSON envelope, exactly as signed and sent.")
+    attempts: list[AttemptOut]
+
+
+class TestEvent(BaseModel):
+    delivery: DeliveryOut
+
+
+# Event types
+
+class EventType(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    type: str
+    kind: str
+    label: str
+    title: str
+    description: str
+    subscribable: bool = Field(description="False for webhook.ping, which the service sends.")
+    data_schema: dict = Field(alias="schema", description="JSON Schema of the data field.")
+    example: dict
+
+
+class EventTypes(BaseModel):
+    data: list[EventType]
+
+
+SCOPES = Literal[ApiKey.SCOPES]

@@ -1,0 +1,64 @@
+"""Webhooks, deliveries and attempts as the API shows them: what the Webhooks tab and Log
+History show, with every credential masked."""
+import json
+
+from .. import history, secret_rotation
+from ..signing import MASK
+from .schemas import AttemptOut, DeliveryDetail, DeliveryOut, Health, HeaderOut, WebhookOut
+
+
+def webhook_out(webhook):
+    return WebhookOut(
+        id=webhook.id, name=webhook.name, url=webhook.url, event_types=webhook.event_types,
+        is_active=webhook.is_active, auth_type=webhook.auth_type,
+        basic_username=webhook.basic_username,
+        headers=[HeaderOut(name=name, value=MASK) for name, _ in webhook.custom_headers],
+        previous_secret_expires_at=secret_rotation.previous_expires_at(webhook),
+        health=Health(state=webhook.health_state, last_status_code=webhook.last_status_code,
+                      last_error=webhook.last_error, last_attempt_at=webhook.last_attempt_at,
+                      last_success_at=webhook.last_success_at,
+                      last_failure_at=webhook.last_failure_at,
+                      failing_since=webhook.failing_since,
+                      disabled_reason=webhook.disabled_reason),
+        created_at=webhook.created_at, updated_at=webhook.updated_at)
+
+
+def _delivery_fields(delivery, event_public_id):
+    return dict(
+        id=delivery.id, message_id=delivery.public_id, event_id=event_public_id,
+        event_type=delivery.event_type, state=delivery.state,
+        response=history.response_of(delivery).text, last_status_code=delivery.last_status_code,
+        last_error=delivery.last_error, attempt_count=delivery.attempt_count,
+        next_attempt_at=delivery.next_attempt_at, last_attempt_at=delivery.last_attempt_at,
+        resend_requested_at=delivery.manual_requested_at, cancel_reason=delivery.cancel_reason,
+        created_at=delivery.created_at)
+
+
+def delivery_out(delivery, event_public_id=None):
+    return DeliveryOut(**_delivery_fields(delivery, event_public_id or delivery.event.public_id))
+
+
+def _attempt_out(attempt):
+    failure = attempt.failure
+    return AttemptOut(
+        number=attempt.number, trigger=attempt.trigger, succeeded=attempt.succeeded,
+        started_at=attempt.started_at, finished_at=attempt.finished_at,
+        duration_ms=attempt.duration_ms, url=attempt.url,
+        request_headers=[tuple(pair) for pair in attempt.request_headers_shown],
+        response_status=attempt.response_status,
+        response_headers=[tuple(pair) for pair in attempt.response_headers]
+        if attempt.response_headers is not None else None,
+        response_body=attempt.response_body, response_body_size=attempt.response_body_size,
+        response_truncated=attempt.response_truncated, error=attempt.error,
+        failure_category=None if attempt.succeeded else attempt.category,
+        failure=failure[0] if failure else None, what_to_fix=failure[1] if failure else None)
+
+
+def delivery_detail(row):
+    """The delivery of a Log History row with its event's envelope and every attempt."""
+    try:
+        payload = json.loads(row.event.payload)
+    except (TypeError, ValueError):
+        payload = row.event.payload
+    return DeliveryDetail(**_delivery_fields(row.delivery, row.event.public_id), payload=payload,
+                          attempts=[_attempt_out(a) for a in row.delivery.attempts])
