@@ -54,7 +54,10 @@ def value_problem(value):
 
 
 def problems(pairs, *, basic_auth=False):
-    """Return [(index, "name" or "value", message)] for [(name, value), ...] in given order."""
+    """Return [(index, "name" or "value", message)] for [(name, value), ...] in given order;
+    [(None, None, TOO_MANY)] for more than MAX_HEADERS."""
+    if len(pairs) > MAX_HEADERS:
+        return [(None, None, TOO_MANY)]
     found, seen = [], {}
     for index, (name, value) in enumerate(pairs):
         problem = name_problem(name, basic_auth=basic_auth) if name else NAME_REQUIRED

@@ -16,18 +16,23 @@ from .webhooks import REFUSALS, get_webhook
 TAGS = ["Deliveries"]
 
 
-def _page(webhook, log_filter, before, limit):
-    """Return (deliveries with their events' public ids, more?) newest first, below id before.
+def page_query(webhook, log_filter, before, limit):
+    """Return the query of up to limit deliveries (with their events' public ids) newest
+    first, below id before.
 
-    Walks the same indexes as Log History ((webhook, id), (webhook, state, id) or (webhook,
+    It walks the same indexes as Log History ((webhook, id), (webhook, state, id) or (webhook,
     type, id)) from the cursor on: a page deep in a million rows costs what the first does.
     """
     conditions = log_filter.conditions(webhook)
     if before is not None:
         conditions.append(Delivery.id < before)
-    rows = db.session.execute(
-        db.select(Delivery, Event.public_id).join(Event, Event.id == Delivery.event_id)
-        .where(*conditions).order_by(Delivery.id.desc()).limit(limit + 1)).all()
+    return (db.select(Delivery, Event.public_id).join(Event, Event.id == Delivery.event_id)
+            .where(*conditions).order_by(Delivery.id.desc()).limit(limit))
+
+
+def _page(webhook, log_filter, before, limit):
+    """Return (deliveries with their events' public ids, whether more follow)."""
+    rows = db.session.execute(page_query(webhook, log_filter, before, limit + 1)).all()
     return rows[:limit], len(rows) > limit
 
 

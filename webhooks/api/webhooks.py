@@ -73,7 +73,8 @@ def _validated(webhook, body):
                                if name in FORM_FIELDS for message in messages]
     headers = _header_pairs(webhook, body.headers)
     if headers is not None:
-        errors += [{"path": f"headers[{index}].{part}", "message": message}
+        errors += [{"path": "headers" if index is None else f"headers[{index}].{part}",
+                    "message": message}
                    for index, part, message in custom_headers.problems(
                        headers, basic_auth=form.auth_type.data == "basic")]
     return form, headers, errors
