@@ -4,7 +4,7 @@ secret_rotation, custom_headers); the pydantic models in schemas.py validate req
 answers and generate the OpenAPI document (webhooks.api.reference)."""
 from flask import Blueprint, current_app, request
 from flask_limiter import Limiter
-from spectree import SecurityScheme, SecuritySchemeData, SpecTree
+from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import csrf
@@ -32,6 +32,19 @@ spec = SpecTree(
 bp.record(lambda state: setattr(spec.backend, "blueprint_state", state))
 
 PUBLIC = {"api.openapi_document", "api.reference"}
+
+
+# What any operation may answer besides its own: no usable key, a read key writing, too many
+# requests; and for a body, an unreadable one (400), too large (413), not JSON (415), or an
+# Idempotency-Key still in use (409) or used for another request (422).
+READ_REFUSALS = {"HTTP_401": Errors, "HTTP_403": Errors, "HTTP_429": Errors}
+WRITE_REFUSALS = {**READ_REFUSALS, "HTTP_400": Errors, "HTTP_409": Errors, "HTTP_413": Errors,
+                  "HTTP_415": Errors, "HTTP_422": Errors}
+
+
+def answers(*, write=False, **statuses):
+    """Return the documented answers of an operation: its own and the refusals it can give."""
+    return Response(**{**(WRITE_REFUSALS if write else READ_REFUSALS), **statuses})
 
 
 def operation(**documented):
@@ -82,8 +95,9 @@ def _retry_after_only_when_limited(response):
 def init_app(app):
     """Register the API with its rate limiter: per key, in Redis with the rq queue, in memory
     in the embedded mode."""
-    from . import deliveries, reference, webhooks  # noqa: F401  (their routes)
+    from . import deliveries, reference, webhooks
 
+    app.extensions["api_routes"] = (webhooks, deliveries, reference)  # imported for their routes
     app.register_blueprint(bp)
     csrf.exempt(bp)
     storage = app.config["REDIS_URL"] if app.config["WEBHOOKS_QUEUE"] == "rq" else "memory://"

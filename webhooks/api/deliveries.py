@@ -1,17 +1,16 @@
 """/api/v1/webhooks/<id>/deliveries: Log History for code, newest first with its filters, one
 delivery with every attempt, and resend."""
 from flask import abort
-from spectree import Response
 
 from .. import catalog, history, lifecycle
 from ..extensions import db
 from ..models import Delivery, Event
-from ..views import ID
-from . import bp, cursors, operation
+from ..views import MAX_ID
+from . import answers, bp, cursors, operation
 from .errors import problem
 from .schemas import DeliveryDetail, DeliveryFilter, DeliveryOut, DeliveryPage, Errors
 from .serialize import delivery_detail, delivery_out
-from .webhooks import REFUSALS, get_webhook
+from .webhooks import get_webhook
 
 TAGS = ["Deliveries"]
 
@@ -36,9 +35,9 @@ def _page(webhook, log_filter, before, limit):
     return rows[:limit], len(rows) > limit
 
 
-@bp.get(f"/webhooks/<{ID}:webhook_id>/deliveries")
-@operation(query=DeliveryFilter, resp=Response(HTTP_200=DeliveryPage, HTTP_400=Errors,
-                                                   HTTP_404=Errors, **REFUSALS), tags=TAGS)
+@bp.get("/webhooks/<int:webhook_id>/deliveries")
+@operation(query=DeliveryFilter, resp=answers(HTTP_200=DeliveryPage, HTTP_400=Errors,
+                                              HTTP_404=Errors), tags=TAGS)
 def list_deliveries(webhook_id, query: DeliveryFilter):
     """List a webhook's deliveries, newest first, filtered like Log History (outcome, type)."""
     webhook = get_webhook(webhook_id)
@@ -56,22 +55,21 @@ def list_deliveries(webhook_id, query: DeliveryFilter):
 
 
 def _row(webhook, delivery_id):
-    row = history.get_row(webhook, delivery_id)
+    row = history.get_row(webhook, delivery_id) if delivery_id <= MAX_ID else None
     if row is None:
         abort(404)
     return row
 
 
-@bp.get(f"/webhooks/<{ID}:webhook_id>/deliveries/<{ID}:delivery_id>")
-@operation(resp=Response(HTTP_200=DeliveryDetail, HTTP_404=Errors, **REFUSALS), tags=TAGS)
+@bp.get("/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>")
+@operation(resp=answers(HTTP_200=DeliveryDetail, HTTP_404=Errors), tags=TAGS)
 def read_delivery(webhook_id, delivery_id):
     """Read one delivery: its event's payload and every attempt, as Log History shows them."""
     return delivery_detail(_row(get_webhook(webhook_id), delivery_id))
 
 
-@bp.post(f"/webhooks/<{ID}:webhook_id>/deliveries/<{ID}:delivery_id>/resend")
-@operation(resp=Response(HTTP_202=DeliveryOut, HTTP_404=Errors, HTTP_409=Errors, **REFUSALS),
-               tags=TAGS)
+@bp.post("/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/resend")
+@operation(resp=answers(write=True, HTTP_202=DeliveryOut, HTTP_404=Errors), tags=TAGS)
 def resend_delivery(webhook_id, delivery_id):
     """Ask for one immediate attempt of a delivery (a webhook that is off can resend pings only)."""
     webhook = get_webhook(webhook_id)

@@ -3,25 +3,30 @@ models, a reference page rendered from that same document, and the event catalog
 import copy
 
 from flask import jsonify, render_template
-from spectree import Response
 
 from .. import catalog
-from . import bp, operation, spec
+from ..views import MAX_ID
+from . import answers, bp, operation, spec
 from .schemas import EventTypes
-from .webhooks import REFUSALS
 
 METHOD_ORDER = ("get", "post", "patch", "delete")
 
 
 def document():
-    """Return the OpenAPI document; ids in paths are 64-bit (spectree calls every int route
-    argument int32)."""
+    """Return the OpenAPI document, with two corrections to what spectree generates: ids in
+    paths are 64-bit (it calls every int argument int32), and a body whose fields all have
+    defaults may be left out."""
     generated = copy.deepcopy(spec.spec)
+    schemas = generated["components"]["schemas"]
     for methods in generated["paths"].values():
         for operation_ in methods.values():
             for parameter in operation_.get("parameters", ()):
-                if parameter["in"] == "path" and parameter["schema"].get("format") == "int32":
-                    parameter["schema"]["format"] = "int64"
+                if parameter["in"] == "path" and parameter["schema"].get("type") == "integer":
+                    parameter["schema"].update(format="int64", minimum=0, maximum=MAX_ID)
+            body = operation_.get("requestBody")
+            if body:
+                ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+                body["required"] = bool(schemas[ref].get("required"))
     return generated
 
 
@@ -52,7 +57,7 @@ def reference():
 
 
 @bp.get("/event-types")
-@operation(resp=Response(HTTP_200=EventTypes, **REFUSALS), tags=["Event types"])
+@operation(resp=answers(HTTP_200=EventTypes), tags=["Event types"])
 def event_types():
     """List every event type: its kind, label, description, data schema and an example."""
     return EventTypes(data=catalog.as_json()["event_types"])

@@ -3,15 +3,14 @@ reveal and rotate the signing secret: the Webhooks tab's actions with its own ru
 from datetime import timedelta
 
 from flask import abort
-from spectree import Response
 from werkzeug.datastructures import MultiDict
 
 from .. import custom_headers, lifecycle, secret_rotation
 from ..extensions import db
 from ..forms import WebhookForm
 from ..models import ApiKey, Webhook
-from ..views import ID
-from . import bp, cursors, operation
+from ..views import MAX_ID
+from . import answers, bp, cursors, operation
 from .auth import current_key
 from .errors import problem
 from .schemas import (Errors, Page, Rotate, Secret, Switched, TestEvent, WebhookCreate,
@@ -20,18 +19,14 @@ from .serialize import delivery_out, webhook_out
 
 TAGS = ["Webhooks"]
 SECRET_TAGS = ["Signing secret"]
-REFUSALS = {"HTTP_401": Errors, "HTTP_403": Errors, "HTTP_429": Errors}
 FORM_FIELDS = ("name", "url", "auth_type", "basic_username", "basic_password", "event_types")
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def answers(**statuses):
-    """The documented answers of an operation: its own plus the refusals every one can give."""
-    return Response(**statuses, **REFUSALS)
-
-
 def get_webhook(webhook_id):
     """Return the calling organization's webhook, or 404 whoever owns that id."""
+    if webhook_id > MAX_ID:
+        abort(404)
     webhook = db.session.scalar(db.select(Webhook).filter_by(
         id=webhook_id, organization_id=current_key().organization_id, deleted_at=None))
     if webhook is None:
@@ -106,7 +101,7 @@ def list_webhooks(query: Page):
 
 
 @bp.post("/webhooks")
-@operation(json=WebhookCreate, resp=answers(HTTP_201=WebhookOut, HTTP_422=Errors), tags=TAGS)
+@operation(json=WebhookCreate, resp=answers(write=True, HTTP_201=WebhookOut), tags=TAGS)
 def create_webhook(json: WebhookCreate):
     """Add a webhook, turned off: turn it on when its endpoint is ready."""
     form, headers, errors = _validated(None, json)
@@ -119,16 +114,16 @@ def create_webhook(json: WebhookCreate):
     return webhook_out(webhook), 201
 
 
-@bp.get(f"/webhooks/<{ID}:webhook_id>")
+@bp.get("/webhooks/<int:webhook_id>")
 @operation(resp=answers(HTTP_200=WebhookOut, HTTP_404=Errors), tags=TAGS)
 def read_webhook(webhook_id):
     """Read one webhook."""
     return webhook_out(get_webhook(webhook_id))
 
 
-@bp.patch(f"/webhooks/<{ID}:webhook_id>")
-@operation(json=WebhookUpdate, resp=answers(HTTP_200=WebhookOut, HTTP_404=Errors,
-                                                HTTP_422=Errors), tags=TAGS)
+@bp.patch("/webhooks/<int:webhook_id>")
+@operation(json=WebhookUpdate, resp=answers(write=True, HTTP_200=WebhookOut, HTTP_404=Errors),
+           tags=TAGS)
 def update_webhook(webhook_id, json: WebhookUpdate):
     """Change some of a webhook's settings; the fields left out keep their values."""
     webhook = get_webhook(webhook_id)
@@ -140,7 +135,7 @@ def update_webhook(webhook_id, json: WebhookUpdate):
     return webhook_out(webhook)
 
 
-@bp.delete(f"/webhooks/<{ID}:webhook_id>")
+@bp.delete("/webhooks/<int:webhook_id>")
 @operation(resp=answers(HTTP_204=None, HTTP_404=Errors), tags=TAGS)
 def delete_webhook(webhook_id):
     """Delete a webhook; its pending deliveries are cancelled."""
@@ -148,8 +143,8 @@ def delete_webhook(webhook_id):
     return "", 204
 
 
-@bp.post(f"/webhooks/<{ID}:webhook_id>/activate")
-@operation(resp=answers(HTTP_200=Switched, HTTP_404=Errors), tags=TAGS)
+@bp.post("/webhooks/<int:webhook_id>/activate")
+@operation(resp=answers(write=True, HTTP_200=Switched, HTTP_404=Errors), tags=TAGS)
 def activate_webhook(webhook_id):
     """Turn a webhook on; it is sent a test event (webhook.ping) at once."""
     webhook = get_webhook(webhook_id)
@@ -158,8 +153,8 @@ def activate_webhook(webhook_id):
                     test_delivery_id=ping.id if ping else None)
 
 
-@bp.post(f"/webhooks/<{ID}:webhook_id>/deactivate")
-@operation(resp=answers(HTTP_200=Switched, HTTP_404=Errors), tags=TAGS)
+@bp.post("/webhooks/<int:webhook_id>/deactivate")
+@operation(resp=answers(write=True, HTTP_200=Switched, HTTP_404=Errors), tags=TAGS)
 def deactivate_webhook(webhook_id):
     """Turn a webhook off; its pending deliveries are cancelled."""
     webhook = get_webhook(webhook_id)
@@ -167,8 +162,8 @@ def deactivate_webhook(webhook_id):
     return Switched(webhook=webhook_out(webhook), changed=changed)
 
 
-@bp.post(f"/webhooks/<{ID}:webhook_id>/test-event")
-@operation(resp=answers(HTTP_202=TestEvent, HTTP_404=Errors), tags=TAGS)
+@bp.post("/webhooks/<int:webhook_id>/test-event")
+@operation(resp=answers(write=True, HTTP_202=TestEvent, HTTP_404=Errors), tags=TAGS)
 def send_test_event(webhook_id):
     """Send a webhook.ping (on or off); its result appears in the webhook's deliveries."""
     delivery = lifecycle.send_test_event(get_webhook(webhook_id))
@@ -186,7 +181,7 @@ def _secret(webhook):
                   previous_secret_expires_at=secret_rotation.previous_expires_at(webhook))
 
 
-@bp.get(f"/webhooks/<{ID}:webhook_id>/secret")
+@bp.get("/webhooks/<int:webhook_id>/secret")
 @operation(resp=answers(HTTP_200=Secret, HTTP_404=Errors), tags=SECRET_TAGS)
 def reveal_secret(webhook_id):
     """Reveal the signing secret (write keys only)."""
@@ -194,9 +189,9 @@ def reveal_secret(webhook_id):
     return _needs_write_scope() or (_secret(webhook), 200, NO_STORE)
 
 
-@bp.post(f"/webhooks/<{ID}:webhook_id>/secret/rotate")
-@operation(json=Rotate, resp=answers(HTTP_200=Secret, HTTP_404=Errors, HTTP_422=Errors),
-               tags=SECRET_TAGS)
+@bp.post("/webhooks/<int:webhook_id>/secret/rotate")
+@operation(json=Rotate, resp=answers(write=True, HTTP_200=Secret, HTTP_404=Errors),
+           tags=SECRET_TAGS)
 def rotate_secret(webhook_id, json: Rotate):
     """Make a new signing secret; the previous one keeps signing beside it for the grace
     period (default 24 hours, at most 7 days)."""
@@ -205,8 +200,8 @@ def rotate_secret(webhook_id, json: Rotate):
     return _secret(webhook), 200, NO_STORE
 
 
-@bp.post(f"/webhooks/<{ID}:webhook_id>/secret/stop-previous")
-@operation(resp=answers(HTTP_200=Secret, HTTP_404=Errors), tags=SECRET_TAGS)
+@bp.post("/webhooks/<int:webhook_id>/secret/stop-previous")
+@operation(resp=answers(write=True, HTTP_200=Secret, HTTP_404=Errors), tags=SECRET_TAGS)
 def stop_previous_secret(webhook_id):
     """Stop signing with the previous secret now (after a leak, say)."""
     webhook = get_webhook(webhook_id)

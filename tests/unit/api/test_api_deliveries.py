@@ -72,7 +72,8 @@ def test_one_delivery_shows_its_payload_and_attempts_with_credentials_masked(api
     delivery = stored_delivery(webhook, state="failed", attempts=[
         failed_attempt(500, request_headers=headers, category="http_5xx")])
     body = api.get(f"/webhooks/{webhook.id}/deliveries/{delivery.id}").get_json()
-    assert body["payload"]["type"] == "job.created" and body["payload"]["data"] == {"job": {"id": 1}}
+    payload = body["payload"]
+    assert payload["type"] == "job.created" and payload["data"] == {"job": {"id": 1}}
     (attempt,) = body["attempts"]
     assert attempt["request_headers"] == [["Content-Type", "application/json"],
                                           ["Authorization", "Basic ••••••"]]
@@ -110,7 +111,8 @@ def test_a_page_deep_in_the_log_is_read_through_an_index(app, factory, org, log_
     query = api_deliveries.page_query(webhook, log_filter, before=10 ** 6, limit=100)
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     if db.engine.dialect.name == "sqlite":
-        plan = " ".join(row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+        rows = db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
+        plan = " ".join(row[-1] for row in rows)
         assert "USING INDEX ix_deliveries_webhook" in plan or "USING COVERING INDEX" in plan, plan
         assert "TEMP B-TREE" not in plan, plan  # no sort
     else:

@@ -65,7 +65,8 @@ def test_create_applies_the_forms_https_and_address_rules(api, app):
     ({**VALID, "name": 5}, {"name": "must be of type string, not integer."}),
     ({**VALID, "surprise": 1}, {"surprise": "is not a known field."}),
     ({"url": VALID["url"], "event_types": ["job.created"]}, {"name": "is required."}),
-    ({**VALID, "event_types": "job.created"}, {"event_types": "must be of type array, not string."}),
+    ({**VALID, "event_types": "job.created"},
+     {"event_types": "must be of type array, not string."}),
     ({**VALID, "auth_type": "digest"}, {"auth_type": "must be 'none' or 'basic'."}),
     ({**VALID, "event_types": ["nope"]}, None),
 ])
@@ -182,7 +183,8 @@ def test_the_secret_is_revealed_rotated_and_its_overlap_ended(api, factory, org)
     webhook = factory.webhook(org)
     first = api.get(f"/webhooks/{webhook.id}/secret")
     assert first.headers["Cache-Control"] == "no-store"
-    assert first.get_json() == {"secret": webhook.signing_secret, "previous_secret_expires_at": None}
+    assert first.get_json() == {"secret": webhook.signing_secret,
+                                "previous_secret_expires_at": None}
     rotated = api.post(f"/webhooks/{webhook.id}/secret/rotate", json={"grace_period_hours": 48})
     body = rotated.get_json()
     assert rotated.status_code == 200 and body["secret"] != first.get_json()["secret"]
@@ -208,7 +210,8 @@ def test_the_list_pages_with_an_opaque_cursor(api, factory, org):
     ids = [factory.webhook(org, name=f"Hook {i}").id for i in range(7)]
     seen, cursor = [], None
     while True:
-        page = api.get("/webhooks", query_string={"limit": 3, **({"cursor": cursor} if cursor else {})})
+        args = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/webhooks", query_string=args)
         body = page.get_json()
         seen += [w["id"] for w in body["data"]]
         cursor = body["next_cursor"]
@@ -217,9 +220,9 @@ def test_the_list_pages_with_an_opaque_cursor(api, factory, org):
     assert seen == ids
 
 
-@pytest.mark.parametrize("query, path", [({"limit": 0}, "limit"), ({"limit": 101}, "limit"),
-                                         ({"limit": "many"}, "limit"), ({"cursor": "nope"}, "cursor"),
-                                         ({"surprise": 1}, "surprise")])
+@pytest.mark.parametrize("query, path", [
+    ({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"limit": "many"}, "limit"),
+    ({"cursor": "nope"}, "cursor"), ({"surprise": 1}, "surprise")])
 def test_the_list_refuses_bad_arguments_with_400(api, query, path):
     response = api.get("/webhooks", query_string=query)
     assert response.status_code == 400
