@@ -3,7 +3,7 @@ and goes out, and spectree turns them into the OpenAPI document (nothing is writ
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from .. import history, secret_rotation
 from ..models import ApiKey
@@ -98,6 +98,9 @@ class WebhookOut(BaseModel):
     headers: list[HeaderOut]
     previous_secret_expires_at: datetime | None = Field(
         description="While the previous signing secret still signs (after a rotation).")
+    missed_from: datetime | None = Field(description="After it was turned back on: the time it "
+                                                     "was off, whose events a replay can send.")
+    missed_until: datetime | None
     health: Health
     created_at: datetime
     updated_at: datetime
@@ -191,6 +194,38 @@ class DeliveryDetail(DeliveryOut):
 
 class TestEvent(BaseModel):
     delivery: DeliveryOut
+
+
+# Bulk resends and replays
+
+class ResendFailed(Body):
+    from_: AwareDatetime = Field(alias="from", strict=False,
+                                 description="Failed deliveries created from this time (RFC 3339).")
+    to: AwareDatetime = Field(strict=False, description="… up to this time (excluded).")
+    event_type: str | None = Field(None, description="Only this event type.")
+
+
+class Progress(BaseModel):
+    sent: int = Field(description="Attempted since it started.")
+    succeeded: int
+    failed: int = Field(description="Sent and failed again.")
+    retrying: int = Field(description="Sent, failed, another attempt due (replays keep their "
+                                      "schedule).")
+    waiting: int = Field(description="Not sent yet.")
+    percent: int
+    done: bool
+
+
+class RecoveryOut(BaseModel):
+    id: int
+    kind: Literal["resend", "replay"]
+    window_from: datetime | None
+    window_to: datetime | None
+    event_type: str | None
+    total: int = Field(description="Deliveries it put back on their way.")
+    created_at: datetime
+    cancelled_at: datetime | None
+    progress: Progress
 
 
 # Event types

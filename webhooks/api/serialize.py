@@ -2,9 +2,10 @@
 History show, with every credential masked."""
 import json
 
-from .. import history, secret_rotation
+from .. import history, recovery, secret_rotation
 from ..signing import MASK
-from .schemas import AttemptOut, DeliveryDetail, DeliveryOut, Health, HeaderOut, WebhookOut
+from .schemas import (AttemptOut, DeliveryDetail, DeliveryOut, Health, HeaderOut, Progress,
+                      RecoveryOut, WebhookOut)
 
 
 def webhook_out(webhook):
@@ -14,6 +15,7 @@ def webhook_out(webhook):
         basic_username=webhook.basic_username,
         headers=[HeaderOut(name=name, value=MASK) for name, _ in webhook.custom_headers],
         previous_secret_expires_at=secret_rotation.previous_expires_at(webhook),
+        missed_from=webhook.missed_from, missed_until=webhook.missed_until,
         health=Health(state=webhook.health_state, last_status_code=webhook.last_status_code,
                       last_error=webhook.last_error, last_attempt_at=webhook.last_attempt_at,
                       last_success_at=webhook.last_success_at,
@@ -52,6 +54,17 @@ def _attempt_out(attempt):
         response_truncated=attempt.response_truncated, error=attempt.error,
         failure_category=None if attempt.succeeded else attempt.category,
         failure=failure[0] if failure else None, what_to_fix=failure[1] if failure else None)
+
+
+def recovery_out(found):
+    progress = recovery.progress(found)
+    return RecoveryOut(
+        id=found.id, kind=found.kind, window_from=found.window_from, window_to=found.window_to,
+        event_type=found.event_type, total=found.total, created_at=found.created_at,
+        cancelled_at=found.cancelled_at,
+        progress=Progress(sent=progress.sent, succeeded=progress.succeeded, failed=progress.failed,
+                          retrying=progress.retrying, waiting=progress.waiting,
+                          percent=progress.percent, done=progress.done))
 
 
 def delivery_detail(row):

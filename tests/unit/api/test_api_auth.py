@@ -8,23 +8,38 @@ from tests.support.deliveries import stored_delivery
 from webhooks import apikeys
 from webhooks.api.auth import READ_ONLY, UNAUTHORIZED
 from webhooks.extensions import db
-from webhooks.models import ApiKey, Webhook, utcnow
+from webhooks.models import ApiKey, Recovery, Webhook, utcnow
 
 from .conftest import messages
 
 READS = ["/webhooks", "/webhooks/{id}", "/webhooks/{id}/deliveries",
-         "/webhooks/{id}/deliveries/{delivery}", "/event-types"]
+         "/webhooks/{id}/deliveries/{delivery}", "/webhooks/{id}/recoveries/{recovery}",
+         "/event-types"]
 WRITES = [("POST", "/webhooks"), ("PATCH", "/webhooks/{id}"), ("DELETE", "/webhooks/{id}"),
           ("POST", "/webhooks/{id}/activate"), ("POST", "/webhooks/{id}/deactivate"),
           ("POST", "/webhooks/{id}/test-event"), ("POST", "/webhooks/{id}/secret/rotate"),
           ("POST", "/webhooks/{id}/secret/stop-previous"),
-          ("POST", "/webhooks/{id}/deliveries/{delivery}/resend"), ("GET", "/webhooks/{id}/secret")]
+          ("POST", "/webhooks/{id}/deliveries/{delivery}/resend"), ("GET", "/webhooks/{id}/secret"),
+          ("POST", "/webhooks/{id}/recoveries/resend-failed"),
+          ("POST", "/webhooks/{id}/recoveries/replay-missed"),
+          ("POST", "/webhooks/{id}/recoveries/dismiss-missed"),
+          ("POST", "/webhooks/{id}/recoveries/{recovery}/cancel")]
+BODIES = {"rotate": {}, "resend-failed": {"from": "2026-11-01T00:00:00Z",
+                                          "to": "2026-11-02T00:00:00Z"}}
+
+
+def _body(path):
+    return BODIES.get(path.rsplit("/", 1)[-1], {"name": "Changed"})
 
 
 @pytest.fixture
 def hook(factory, org):
     webhook = factory.webhook(org, active=False)
-    return {"id": webhook.id, "delivery": stored_delivery(webhook, state="failed").id}
+    resend = Recovery(webhook_id=webhook.id, kind=Recovery.RESEND)
+    db.session.add(resend)
+    db.session.commit()
+    return {"id": webhook.id, "delivery": stored_delivery(webhook, state="failed").id,
+            "recovery": resend.id}
 
 
 def _unusable_keys(org):
@@ -63,7 +78,7 @@ def test_a_read_key_reads(api, read_key, hook, path):
 @pytest.mark.parametrize("method, path", WRITES)
 def test_a_read_key_changes_nothing(api, read_key, hook, method, path):
     response = api.call(method, path.format(**hook), token=read_key,
-                        json={"name": "Changed"} if method != "GET" else None)
+                        json=_body(path) if method != "GET" else None)
     assert response.status_code == 403
     assert "scope write" in messages(response)[""]
     db.session.expire_all()
@@ -78,8 +93,7 @@ def test_read_only_message_names_the_scope(api, read_key):
 @pytest.mark.parametrize("method, path", [("GET", p) for p in READS[1:-1]] + WRITES[1:])
 def test_another_organizations_key_finds_nothing_of_ours(api, factory, hook, method, path):
     _, token = apikeys.create(factory.org("globex"), "Theirs", ApiKey.WRITE)
-    body = {} if path.endswith("rotate") else {"name": "Changed"}
-    response = api.call(method, path.format(**hook), token=token, json=body)
+    response = api.call(method, path.format(**hook), token=token, json=_body(path))
     assert response.status_code == 404
     assert messages(response) == {"": "Not found."}
 
