@@ -3,7 +3,9 @@
 Fills a throwaway PostgreSQL database (created and dropped here) with webhooks, events,
 deliveries and attempts by COPY, runs VACUUM ANALYZE, then times the server work of three
 Log History requests for one webhook through the Flask test client, signed in:
-the first page, a middle page and a filtered page (outcome=failed, type=job.created).
+the first page, a middle page and a filtered page (outcome=failed, type=job.created); and
+the same three through the management API (/api/v1/…/deliveries, 100 a page, the middle one
+reached by its cursor), with an API key.
 Prints the median (and p95) in milliseconds for each size, and the ratio large/small.
 
     .venv/bin/python bench/loghistory.py [--reps 300]
@@ -25,9 +27,11 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import postgres_database, sqlalchemy_url  # noqa: E402
-from webhooks import create_app  # noqa: E402
+from webhooks import apikeys, create_app  # noqa: E402
+from webhooks.api import cursors  # noqa: E402
 from webhooks.extensions import db  # noqa: E402
-from webhooks.models import WEBHOOKS_PERMISSION, Membership, Organization, User, Webhook  # noqa: E402
+from webhooks.models import (WEBHOOKS_PERMISSION, ApiKey, Membership, Organization,  # noqa: E402
+                             User, Webhook)
 
 PASSWORD = "bench password 123"
 TYPES = ["job.created", "job.updated", "job.status_changed", "estimate.created", "webhook.ping"]
@@ -121,9 +125,8 @@ def reset(conn):
     conn.commit()
 
 
-def timed(client, url, reps):
-    """Return (median, p95) in ms of GET url as an htmx request, after a warm-up."""
-    headers = {"HX-Request": "true"}
+def timed(client, url, reps, headers):
+    """Return (median, p95) in ms of GET url with headers, after a warm-up."""
     for _ in range(10):
         assert client.get(url, headers=headers).status_code == 200
     samples = []
@@ -147,19 +150,34 @@ def plan(conn, webhook_id, offset):
                       if "Scan" in r[0] or "Sort" in r[0])
 
 
-def measure(app, client, conn, webhook_id, deliveries, reps):
-    """Time the first, a middle and a filtered page of one webhook's log; return the medians."""
+def middle_cursor(conn, webhook_id, deliveries):
+    """Return the API cursor of the page halfway through the webhook's deliveries."""
+    (position,) = conn.execute(
+        "SELECT id FROM deliveries WHERE webhook_id = %s ORDER BY id DESC OFFSET %s LIMIT 1",
+        (webhook_id, deliveries // 2)).fetchone()
+    return cursors.encode(position)
+
+
+def measure(app, client, conn, webhook_id, deliveries, reps, api_key):
+    """Time the first, a middle and a filtered page of one webhook's log, in the tab and through
+    the API; return the medians."""
     pages = -(-deliveries // 25)
     middle = (pages + 1) // 2
     base = f"/orgs/bench/webhooks/{webhook_id}/log"
+    api = f"/api/v1/webhooks/{webhook_id}/deliveries?limit=100"
     urls = {"first page": base, "middle page": f"{base}?page={middle}",
-            "filtered page": f"{base}?outcome=failed&type=job.created"}
+            "filtered page": f"{base}?outcome=failed&type=job.created",
+            "API first": api,
+            "API middle": f"{api}&cursor={middle_cursor(conn, webhook_id, deliveries)}",
+            "API filtered": f"{api}&outcome=failed&type=job.created"}
     print(f"  webhook {webhook_id}: {deliveries:,} deliveries, {pages:,} pages, middle = page {middle}")
     print(f"  plan of the middle page: {plan(conn, webhook_id, (middle - 1) * 25)}")
     medians = {}
     with app.app_context():
         for label, url in urls.items():
-            median, p95 = timed(client, url, reps)
+            headers = ({"Authorization": f"Bearer {api_key}"} if url.startswith("/api/")
+                       else {"HX-Request": "true"})
+            median, p95 = timed(client, url, reps, headers)
             medians[label] = median
             print(f"  {label:<14} median {median:6.2f} ms   p95 {p95:6.2f} ms   {url}")
     return medians
@@ -178,7 +196,7 @@ def run(dsn, reps):
     app = create_app({
         "TESTING": True, "SECRET_KEY": "bench-secret-key", "WTF_CSRF_ENABLED": False,
         "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(dsn),
-        "WEBHOOKS_QUEUE": "inline",
+        "WEBHOOKS_QUEUE": "inline", "WEBHOOKS_API_RATE_LIMIT": "1000000 per minute",
     })
     with app.app_context():
         db.create_all()
@@ -193,6 +211,7 @@ def run(dsn, reps):
         # One encrypted secret serves every generated webhook (only the log is measured).
         secret_encrypted = Webhook(organization_id=org_id, name="x", url="https://x").secret_encrypted
         db.session.commit()
+        _, api_key = apikeys.create(org, "Bench", ApiKey.READ)
         db.session.remove()
 
     client = app.test_client()
@@ -213,10 +232,10 @@ def run(dsn, reps):
             print(f"\n{size}: {attempts:,} attempts in the database, {webhooks:,} webhooks of "
                   f"{per_webhook} deliveries{f' + one of {HEAVY[size]:,}' if HEAVY[size] else ''} "
                   f"(filled in {filled:.1f} s)")
-            results[size] = measure(app, client, conn, 1, per_webhook, reps)
+            results[size] = measure(app, client, conn, 1, per_webhook, reps, api_key)
             if HEAVY[size]:
                 print("  not in the ratio: the webhook with the long log of its own")
-                measure(app, client, conn, webhooks + 1, HEAVY[size], reps)
+                measure(app, client, conn, webhooks + 1, HEAVY[size], reps, api_key)
             conn.rollback()
 
     print("\nratio large/small (median; goal <= 1.5):")
