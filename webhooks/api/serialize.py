@@ -25,11 +25,19 @@ def webhook_out(webhook):
         created_at=webhook.created_at, updated_at=webhook.updated_at)
 
 
+def _response_text(delivery):
+    """Log History's Response column in words, with its time when it has one ("Retrying at …")."""
+    response = history.response_of(delivery)
+    if response.at is None:
+        return response.text
+    return f"{response.text} {response.at.isoformat().replace('+00:00', 'Z')}"
+
+
 def _delivery_fields(delivery, event_public_id):
     return dict(
         id=delivery.id, message_id=delivery.public_id, event_id=event_public_id,
         event_type=delivery.event_type, state=delivery.state,
-        response=history.response_of(delivery).text, last_status_code=delivery.last_status_code,
+        response=_response_text(delivery), last_status_code=delivery.last_status_code,
         last_error=delivery.last_error, attempt_count=delivery.attempt_count,
         next_attempt_at=delivery.next_attempt_at, last_attempt_at=delivery.last_attempt_at,
         resend_requested_at=delivery.manual_requested_at, cancel_reason=delivery.cancel_reason,

@@ -1,5 +1,7 @@
 """/api/v1/webhooks/<id>/deliveries: Log History for code, filtered and paged by cursor over
 the same indexes; one delivery with its attempts; resend."""
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import text
 
@@ -8,6 +10,7 @@ from webhooks import lifecycle
 from webhooks.api import deliveries as api_deliveries
 from webhooks.extensions import db
 from webhooks.history import LogFilter
+from webhooks.models import utcnow
 
 from .conftest import messages
 
@@ -120,3 +123,11 @@ def test_a_page_deep_in_the_log_is_read_through_an_index(app, factory, org, log_
         plan = " ".join(row[0] for row in db.session.execute(text(f"EXPLAIN {compiled}")))
         assert "Index Scan Backward using ix_deliveries_webhook" in plan, plan
         assert "Sort" not in plan, plan
+
+
+def test_a_retry_shows_when_it_is_due_as_log_history_does(api, factory, org):
+    webhook = factory.webhook(org)
+    delivery = stored_delivery(webhook, state="pending", attempt_count=1,
+                               next_attempt_at=utcnow() + timedelta(minutes=5))
+    shown = api.get(f"/webhooks/{webhook.id}/deliveries/{delivery.id}").get_json()
+    assert shown["response"].startswith("Retrying at 20") and shown["response"].endswith("Z")
