@@ -1,10 +1,14 @@
-"""The add/edit webhook form, the bulk resend's window, and their validation rules."""
+"""The add/edit webhook form (with its custom header rows), the bulk resend's window, and their
+validation rules."""
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -15,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from . import catalog, urlguard
+from . import catalog, custom_headers, urlguard
 from .text import NoControlCharacters
 
 try:
@@ -33,6 +37,8 @@ PASSWORD_REQUIRED = "Enter the password for Basic Auth."
 USERNAME_HAS_COLON = "The username cannot contain a colon (:) — Basic Auth uses it to separate the password."
 
 AUTH_CHOICES = [SelectChoice("none", "No Auth"), SelectChoice("basic", "Basic Auth")]
+VALUE_UNCHANGED = "•••••• (unchanged)"
+VALUE_RETYPE = "Type the value again"
 
 
 def _strip(value):
@@ -49,8 +55,20 @@ def url_target_problem(url):
     )
 
 
+class HeaderRowForm(Form):
+    """One custom header row; its value is a password input, never rendered back."""
+
+    name = StringField("Name", filters=[_strip])
+    value = PasswordField("Value")
+
+
+def blank_header_row(index):
+    """Return an empty header row named as WebhookForm.headers names its row at index."""
+    return HeaderRowForm(prefix=f"headers-{index}-")
+
+
 class WebhookForm(FlaskForm):
-    """Name, URL, authentication and events of one webhook."""
+    """Name, URL, authentication, custom headers and events of one webhook."""
 
     name = StringField("Name", filters=[_strip], validators=[
         DataRequired(NAME_REQUIRED), Length(max=100, message=NAME_TOO_LONG), NoControlCharacters()])
@@ -64,11 +82,15 @@ class WebhookForm(FlaskForm):
     event_types = SelectMultipleField(
         "Events", choices=[SelectChoice(t.type, t.title) for t in catalog.EVENT_TYPES],
         validate_choice=True)
+    headers = FieldList(FormField(HeaderRowForm), "Custom headers")
 
-    def __init__(self, *args, has_stored_password=False, **kwargs):
+    def __init__(self, *args, has_stored_password=False, stored_headers=(), **kwargs):
         super().__init__(*args, **kwargs)
         # On edit an empty password field keeps the stored one, which is never sent back.
         self.has_stored_password = has_stored_password
+        # Likewise an empty header value keeps the stored value of the same name.
+        self.stored_headers = list(stored_headers)
+        self.header_added = False
 
     def validate_url(self, field):
         problem = url_target_problem(field.data)
@@ -91,13 +113,61 @@ class WebhookForm(FlaskForm):
         if self.auth_type.data == "basic" and not field.data and not self.has_stored_password:
             raise ValidationError(PASSWORD_REQUIRED)
 
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        return self._validate_headers() and valid
+
+    def _validate_headers(self):
+        """Attach custom_headers' problems to their rows' fields, too many rows to the list."""
+        rows = self._filled_rows()
+        found = custom_headers.problems(self.header_pairs(),
+                                        basic_auth=self.auth_type.data == "basic")
+        for index, part, message in found:
+            if index is not None:
+                rows[index].form[part].errors.append(message)
+        if found:
+            # FieldList gathered its rows' errors before these were added: gather them again,
+            # then its own, as FieldList orders them.
+            self.headers.errors = [row.errors for row in self.headers] + [
+                message for index, _, message in found if index is None]
+        return not found
+
+    def _filled_rows(self):
+        """Return the header rows with a name or a value; rows left empty are ignored."""
+        return [row for row in self.headers if row.form.name.data or row.form.value.data]
+
+    def header_pairs(self):
+        """Return the filled rows as [(name, value)], an empty value keeping the stored one."""
+        pairs = [(row.form.name.data or "", row.form.value.data or "")
+                 for row in self._filled_rows()]
+        return custom_headers.kept(pairs, self.stored_headers)
+
+    def value_placeholder(self, row):
+        """Return what a row's empty value input says: typed values are not shown back, and
+        an empty value keeps the stored one."""
+        if row.form.value.data:
+            return VALUE_RETYPE
+        stored = {name.lower() for name, _ in self.stored_headers}
+        return VALUE_UNCHANGED if (row.form.name.data or "").lower() in stored else ""
+
+    def add_header_row(self):
+        """Append an empty header row (the Add header button without JavaScript)."""
+        self.headers.append_entry()
+        self.header_added = True
+
+    def remove_header_row(self, index):
+        """Drop the header row at index (a Remove button without JavaScript); None drops none."""
+        name = f"{self.headers.name}-{index}"
+        self.headers.entries = [row for row in self.headers if row.name != name]
+
     def selected_event_types(self):
         """Return the chosen event types in catalog order."""
         chosen = set(self.event_types.data or ())
         return [t for t in catalog.SUBSCRIBABLE if t in chosen]
 
     def apply_to(self, webhook):
-        """Copy the validated fields onto a webhook (an empty password keeps the stored one)."""
+        """Copy the validated fields onto a webhook (an empty password or header value keeps
+        the stored one)."""
         webhook.name = self.name.data
         webhook.url = self.url.data
         webhook.event_types = self.selected_event_types()
@@ -110,6 +180,7 @@ class WebhookForm(FlaskForm):
             webhook.auth_type = "none"
             webhook.basic_username = None
             webhook.basic_password = None
+        webhook.custom_headers = self.header_pairs()
 
 
 PERIODS = [SelectChoice("1h", "Last hour"), SelectChoice("24h", "Last 24 hours"),

@@ -10,7 +10,8 @@ from tests.conftest import PASSWORD
 from tests.support.deliveries import store_delivery
 from tests.support.polling import HX
 from webhooks.extensions import db
-from webhooks.models import WEBHOOKS_PERMISSION, Membership, Recovery, Webhook
+from webhooks import apikeys
+from webhooks.models import WEBHOOKS_PERMISSION, ApiKey, Membership, Recovery, Webhook
 
 AREA = "/orgs/<slug:slug>/webhooks"
 # What each POST carries: enough to turn on, delete or rename a webhook if a check were missing.
@@ -40,8 +41,10 @@ def hook_with_delivery(factory, org, name):
     resend = Recovery(webhook_id=webhook.id, kind=Recovery.RESEND)
     db.session.add(resend)
     db.session.commit()
+    key, _ = apikeys.create(org, f"{name} key", "write")
     return {"slug": org.slug, "webhook_id": webhook.id, "delivery_id": delivery.id,
-            "recovery_id": resend.id}
+            "recovery_id": resend.id, "key_id": key.id,
+            "secret": webhook.signing_secret}
 
 
 @pytest.fixture
@@ -72,11 +75,14 @@ def request_all(app, client, values, **kwargs):
 
 
 def assert_state_unchanged(values):
-    """The refused requests (toggle on, delete, edit) left the webhook as the fixture made it."""
+    """The refused requests (toggle on, delete, edit, rotate, revoke) left the webhook and the
+    key as the fixture made them."""
     db.session.expire_all()
     webhook = db.session.get(Webhook, values["webhook_id"])
     assert (webhook.is_active, webhook.deleted_at) == (False, None)
     assert webhook.name != ATTACK["name"]
+    assert (webhook.signing_secret, webhook.previous_secret_encrypted) == (values["secret"], None)
+    assert db.session.get(ApiKey, values["key_id"]).revoked_at is None
 
 
 def test_not_logged_in_redirects_to_login(app, client, world):

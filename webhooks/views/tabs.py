@@ -4,11 +4,12 @@ A tab is a plain link with its own URL, so it works without JavaScript and can b
 htmx swaps only the tabs (navigation and panel) and pushes the URL, and the status header stays.
 """
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import g, render_template, url_for
 from markupsafe import Markup
 
-from .. import overview
+from .. import overview, secret_rotation
 from . import respond, wants_fragment
 
 
@@ -37,7 +38,10 @@ def render_tab(webhook, name, status=None, *, panel_template=None, headers=None,
     whole page. The panel is templates/webhooks/tabs/<name>.html unless panel_template says."""
     tab = BY_NAME[name]
     context = {"org": g.org, "webhook": webhook, "tab": tab, "tabs": TABS,
-               "page_title": f"{tab.label} · {webhook.name} · {g.org.name}", **context}
+               "page_title": f"{tab.label} · {webhook.name} · {g.org.name}",
+               "previous_secret_until": secret_rotation.previous_expires_at(webhook),
+               "grace_choices": secret_rotation.GRACE_CHOICES,
+               "default_grace_hours": secret_rotation.DEFAULT_GRACE // timedelta(hours=1), **context}
     panel = Markup(render_template(panel_template or f"webhooks/tabs/{name}.html", **context))
     if wants_fragment():
         body = render_template("webhooks/tabs/_tabs.html", panel=panel, fragment=True, **context)

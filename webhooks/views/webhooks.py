@@ -4,7 +4,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from .. import activity, catalog, failures, health, history, lifecycle, overview, stats
 from ..access import get_webhook, webhooks_permission_required
 from ..extensions import db
-from ..forms import WebhookForm, url_target_problem
+from ..forms import WebhookForm, blank_header_row, url_target_problem
 from ..models import Webhook, utcnow
 from . import ID, respond, wants_fragment
 from .tabs import render_tab
@@ -16,13 +16,30 @@ MAX_PAGE = 10 ** 9  # far beyond any listing, small enough that the offset fits 
 
 
 def _form_for(webhook=None):
-    """Return the form, prefilled from webhook on GET; the stored password is never included."""
+    """Return the form, prefilled from webhook on GET; the stored password and header values
+    are never included."""
     has_password = bool(webhook and webhook.basic_password_encrypted)
+    stored = webhook.custom_headers if webhook else []
     if request.method == "POST" or webhook is None:
-        return WebhookForm(has_stored_password=has_password)
+        return WebhookForm(has_stored_password=has_password, stored_headers=stored)
     data = {"name": webhook.name, "url": webhook.url, "auth_type": webhook.auth_type,
-            "basic_username": webhook.basic_username, "event_types": webhook.event_types}
-    return WebhookForm(data=data, has_stored_password=has_password)
+            "basic_username": webhook.basic_username, "event_types": webhook.event_types,
+            "headers": [{"name": name} for name, _ in stored]}
+    return WebhookForm(data=data, has_stored_password=has_password, stored_headers=stored)
+
+
+def _header_button_pressed(form):
+    """Apply Add header or Remove, pressed without JavaScript, to the form; return whether
+    one was (the form is then shown again and nothing is saved)."""
+    if request.method != "POST":
+        return False
+    if "add_header" in request.form:
+        form.add_header_row()
+        return True
+    if "remove_header" in request.form:
+        form.remove_header_row(request.form.get("remove_header", type=int))
+        return True
+    return False
 
 
 def _render_form_page(template, form, status=200, **context):
@@ -51,6 +68,8 @@ def index(slug):
 def new(slug):
     """Show the add form; save a valid webhook, deactivated, and return to the listing."""
     form = _form_for()
+    if _header_button_pressed(form):
+        return _render_form_page("webhooks/new.html", form)
     if form.validate_on_submit():
         webhook = Webhook(organization_id=g.org.id, is_active=False)
         form.apply_to(webhook)
@@ -70,6 +89,19 @@ def validate_url(slug):
     url = (request.form.get("url") or "").strip()
     problem = url_target_problem(url) if url else None
     return render_template("webhooks/_url_error.html", error=problem)
+
+
+@bp.route("/header-row")
+@webhooks_permission_required
+def header_row(slug):
+    """Return an empty custom header row at ?index= for htmx to append (Add header), with the
+    next index; nothing for a Remove button (htmx deletes its row once any answer is in)."""
+    if "remove_header" in request.args:
+        return respond("")
+    index = max(request.args.get("index", 0, type=int), 0)
+    return respond(render_template("webhooks/_header_row.html", org=g.org,
+                                   fields=blank_header_row(index), index=index,
+                                   number=index + 1, next_index=index + 1, autofocus=True))
 
 
 @bp.route(f"/<{ID}:webhook_id>")
@@ -98,6 +130,8 @@ def settings(slug, webhook_id):
     """Show the edit form and delete; save valid changes."""
     webhook = get_webhook(g.org, webhook_id)
     form = _form_for(webhook)
+    if _header_button_pressed(form):
+        return render_tab(webhook, "settings", form=form, groups=catalog.by_kind())
     if form.validate_on_submit():
         form.apply_to(webhook)
         db.session.commit()
