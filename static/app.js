@@ -209,6 +209,20 @@
     if (e.detail.target && e.detail.target.id === "log-modal-body") openDeliveryModal(e.detail.target);
   });
 
+  // A removed header row took the focused button with it: give focus to the row that took its
+  // place, or to Add header, rather than to nothing.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var row = e.detail.target;
+    if (!row || !row.matches || !row.matches("[data-header-row]")) return;
+    var next = row.nextElementSibling || row.previousElementSibling;
+    var fieldset = row.closest("fieldset");
+    setTimeout(function () {
+      var goal = next && next.isConnected ? next.querySelector("input")
+        : fieldset && fieldset.querySelector("[name=add_header]");
+      if (goal) goal.focus();
+    }, 0);
+  });
+
   document.addEventListener("htmx:load", function (e) {
     var elt = e.detail.elt;
     if (!elt.matches) return;
