@@ -2,7 +2,7 @@
 whose queue is the backend under test."""
 import pytest
 
-from tests.conftest import REDIS_TEST_URL
+from tests.conftest import PASSWORD, REDIS_TEST_URL, Factory
 from tests.support.workers import Processes
 
 # Every attempt here has a total deadline of 1.5 s; a lease lasts 4 s; retries wait 1 s, 2 s.
@@ -62,3 +62,13 @@ def delivering_app(backend, make_app, request):
         app = make_app(**DELIVERY_SETTINGS)
     with app.app_context():
         yield app
+
+
+@pytest.fixture
+def owner_client(delivering_app):
+    """A client of delivering_app signed in as the Org.webhooks user of Acme Roofing."""
+    factory = Factory()
+    factory.user(org=factory.org("acme", "Acme Roofing"))
+    client = delivering_app.test_client()
+    client.post("/login", data={"email": "owner@example.com", "password": PASSWORD})
+    return client

@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from tests.conftest import PASSWORD, Factory
 from tests.integration.conftest import both_backends
 from tests.support.deliveries import attempts_of, raise_event, wait_for_state
 from webhooks.extensions import db
@@ -18,13 +17,8 @@ TENANT = "tenant-5521"
 
 
 @pytest.fixture
-def client(delivering_app):
-    """A client signed in as the Org.webhooks user of Acme Roofing."""
-    factory = Factory()
-    factory.user(org=factory.org("acme", "Acme Roofing"))
-    client = delivering_app.test_client()
-    client.post("/login", data={"email": "owner@example.com", "password": PASSWORD})
-    return client
+def client(owner_client):
+    return owner_client
 
 
 def add_webhook(client, url, **fields):

@@ -8,7 +8,6 @@ import pytest
 from standardwebhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from tests.conftest import PASSWORD, Factory
 from tests.integration.conftest import both_backends
 from tests.support.deliveries import raise_event, wait_for_state
 from webhooks.extensions import db
@@ -20,12 +19,8 @@ SECRET = re.compile(r'id="signing-secret-value">(whsec_[A-Za-z0-9+/=]+)<')
 
 
 @pytest.fixture
-def client(delivering_app):
-    factory = Factory()
-    factory.user(org=factory.org("acme", "Acme Roofing"))
-    client = delivering_app.test_client()
-    client.post("/login", data={"email": "owner@example.com", "password": PASSWORD})
-    return client
+def client(owner_client):
+    return owner_client
 
 
 @pytest.fixture
