@@ -9,7 +9,7 @@ from tests.support.deliveries import stored_delivery
 from tests.support.polling import HX
 from webhooks import health, lifecycle, recovery
 from webhooks.extensions import db
-from webhooks.models import Delivery, Recovery, utcnow
+from webhooks.models import Delivery, Recovery, Webhook, utcnow
 
 HOUR = timedelta(hours=1)
 
@@ -129,6 +129,28 @@ def test_cancel_stops_a_resend(client, webhook):
     db.session.expire_all()
     assert db.session.get(Recovery, made.id).cancelled_at is not None
     assert db.session.scalar(db.select(Delivery.state)) == Delivery.FAILED
+
+
+def test_a_recovery_finished_while_the_page_is_read_shows_no_stale_banner(client, webhook,
+                                                                        monkeypatch):
+    """A worker may finish the resend between reading the webhook and counting the progress:
+    "Finished" then comes with the banners of the healthy webhook, never the failing one's."""
+    failing(webhook)
+    stored_delivery(webhook, state="failed", created_at=utcnow() - HOUR, attempt_count=3)
+    made = recovery.resend_failed(webhook, recovery.Window(utcnow() - 2 * HOUR, utcnow()))
+    count = recovery.progress
+
+    def finished_by_a_worker_then_counted(found):
+        with db.engine.begin() as worker:  # another connection, as a worker's would be
+            worker.execute(db.update(Delivery).values(state=Delivery.SUCCEEDED,
+                                                      last_attempt_at=utcnow()))
+            worker.execute(db.update(Webhook).values(failing_since=None, failing_deliveries=0))
+        return count(found)
+
+    monkeypatch.setattr(recovery, "progress", finished_by_a_worker_then_counted)
+    page = text_of(client.get(f"/orgs/acme/webhooks/{webhook.id}/recoveries/{made.id}"))
+    assert "Finished." in page
+    assert "failing" not in page
 
 
 def test_another_webhook_s_recovery_is_not_found(client, webhook, factory, owner):
