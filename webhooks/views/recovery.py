@@ -59,9 +59,10 @@ def progress_page(slug, webhook_id, recovery_id):
     webhook = get_webhook(g.org, webhook_id)
     found = _recovery_or_404(webhook, recovery_id)
     progress = recovery.progress(found)
-    # The webhook was read before the counting: read its health again, so a recovery that
-    # finished meanwhile never shows "Finished" under a banner from before it.
-    db.session.refresh(webhook)
+    if progress.done:
+        # The webhook was read before the counting: read its health again, so a recovery that
+        # finished meanwhile never shows "Finished" under a banner from before it.
+        db.session.refresh(webhook)
     context = {"recovery": found, "progress": progress}
     if wants_fragment() and request.args.get("part") == "progress":
         # Once done, the banners above the header may have changed (it is healthy again).
