@@ -73,12 +73,17 @@ def _sweep_health():
 
 def ensure_registered(connection, interval):
     """Register the reconciler as a periodic rq-scheduler job unless it is there (e.g. after FLUSHALL)."""
-    jobs = Scheduler.scheduled_jobs_key
-    if connection.zscore(jobs, RECONCILER_ID) is not None and \
-            connection.exists(Job.key_for(RECONCILER_ID)):
+    return register_periodic(connection, RECONCILER_ID, RECONCILE, interval)
+
+
+def register_periodic(connection, job_id, func, interval, first_run=None):
+    """Register func (a dotted path) to run every interval seconds under job_id, from
+    first_run (default now), unless it is registered; return whether it was not."""
+    if connection.zscore(Scheduler.scheduled_jobs_key, job_id) is not None and \
+            connection.exists(Job.key_for(job_id)):
         return False
     scheduler(connection).schedule(
-        scheduled_time=utcnow(), func=RECONCILE, interval=int(max(1, interval)),
-        repeat=None, id=RECONCILER_ID, queue_name=QUEUE_NAME, timeout=JOB_TIMEOUT,
+        scheduled_time=first_run or utcnow(), func=func, interval=int(max(1, interval)),
+        repeat=None, id=job_id, queue_name=QUEUE_NAME, timeout=JOB_TIMEOUT,
     )
     return True

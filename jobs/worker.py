@@ -20,7 +20,7 @@ from webhooks.config import setting
 from webhooks.extensions import db
 from webhooks.queue import QUEUE_NAME
 
-from . import delivery, reconcile
+from . import delivery, purge, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +45,26 @@ class AppJob(Job):
                     mail.wait_idle(30)
 
 
-def keep_reconciler_registered(app, connection, stop):
-    """Re-register the periodic reconciler whenever it disappears (a flushed or new Redis)."""
+PERIODIC = ((reconcile, "reconciler"), (purge, "retention purge"))
+
+
+def register_periodic_jobs(app, connection):
+    """Register the periodic jobs that are missing; return the names of those it registered."""
+    with app.app_context():
+        return [name for module, name in PERIODIC
+                if module.ensure_registered(connection, module.interval_seconds())]
+
+
+def keep_periodic_jobs_registered(app, connection, stop):
+    """Re-register the periodic jobs whenever they disappear (a flushed or new Redis)."""
     with app.app_context():
         interval = reconcile.interval_seconds()
     while not stop.wait(max(1.0, interval / 2)):
         try:
-            if reconcile.ensure_registered(connection, interval):
-                log.warning("re-registered the periodic reconciler (was Redis flushed?)")
+            for name in register_periodic_jobs(app, connection):
+                log.warning("re-registered the periodic %s (was Redis flushed?)", name)
         except Exception:  # Redis briefly away: the next round tries again
-            log.exception("could not check the periodic reconciler's registration")
+            log.exception("could not check the periodic jobs' registration")
 
 
 def main(argv=None):
@@ -68,11 +78,10 @@ def main(argv=None):
     app = create_app()
     AppJob.app, AppJob.pid = app, os.getpid()
     connection = Redis.from_url(app.config["REDIS_URL"])
-    with app.app_context():
-        reconcile.ensure_registered(connection, reconcile.interval_seconds())
+    register_periodic_jobs(app, connection)
     stop = threading.Event()
-    keeper = threading.Thread(target=keep_reconciler_registered, args=(app, connection, stop),
-                              name="reconciler-keeper", daemon=True)
+    keeper = threading.Thread(target=keep_periodic_jobs_registered, args=(app, connection, stop),
+                              name="periodic-keeper", daemon=True)
     keeper.start()
 
     pump = None

@@ -10,6 +10,7 @@ from datetime import timedelta
 import click
 from flask.cli import AppGroup
 
+from . import audit
 from .extensions import db
 from .models import ApiKey, Organization, utcnow
 from .text import control_character_in
@@ -37,8 +38,15 @@ def create(org, name, scope, *, expires_at=None, created_by=None, created_by_lab
                  created_by_id=created_by.id if created_by else None,
                  created_by_label=created_by_label or (created_by.email if created_by else "—"))
     db.session.add(key)
+    db.session.flush()
+    audit.record(org.id, "api_key.created", details=_described(key))
     db.session.commit()
     return key, token
+
+
+def _described(key):
+    return {"api_key_id": key.id, "name": key.name, "prefix": key.prefix, "scope": key.scope,
+            "expires_at": key.expires_at.isoformat() if key.expires_at else None}
 
 
 def authenticate(token, now=None):
@@ -61,6 +69,7 @@ def revoke(key):
     if key.revoked_at is not None:
         return False
     key.revoked_at = utcnow()
+    audit.record(key.organization_id, "api_key.revoked", details=_described(key))
     db.session.commit()
     return True
 
@@ -102,6 +111,7 @@ def create_command(slug, name, scope, expires_in_days):
     if problem:
         raise click.UsageError(problem)
     expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+    audit.act_as(audit.COMMAND_LINE)
     _, token = create(org, name, scope, expires_at=expires_at,
                       created_by_label="the command line")
     click.echo(token)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 
-from . import catalog, crypto
+from . import catalog, crypto, retention
 from .config import setting
 from .extensions import db
 from .fairness import (EPOCH, allowance, endpoint_cap, fair_shares, in_key_order, pending_key,
@@ -214,7 +214,7 @@ def _claim(condition, now, manual, owner=""):
                       row.state, row.attempt_count, row.manual_requested_at)
         target = targets[row.id]
         claim.recovery, claim.recovery_id = target.recovery, target.recovery_id
-        reason = _cancel_reason(target.deleted_at, target.is_active, row.event_type)
+        reason = _cancel_reason(target, row.event_type)
         if reason:
             claim.result = _cancel_unsent(claim, reason)
         else:
@@ -262,13 +262,15 @@ def _decrypt(ciphertext):
     return crypto.decrypt_cached(crypto.credential_keys(current_app.config), ciphertext)
 
 
-def _cancel_reason(deleted_at, is_active, event_type):
+def _cancel_reason(target, event_type):
     """Return why a claimed delivery must not be sent (its webhook was deleted, or turned off
-    and this is not a ping), or None."""
-    if deleted_at is not None:
+    and this is not a ping, or its payload was removed by the retention purge), or None."""
+    if target.deleted_at is not None:
         return Delivery.WEBHOOK_DELETED
-    if not catalog.sendable(event_type, is_active):
+    if not catalog.sendable(event_type, target.is_active):
         return Delivery.WEBHOOK_DEACTIVATED
+    if target.payload is None:
+        return retention.cancel_reason()
     return None
 
 

@@ -1,5 +1,5 @@
 """Commands: flask --app app orgs create | users create | users set-password | demo (and keys,
-from keys.py; apikeys, from apikeys.py)."""
+from keys.py; apikeys, from apikeys.py; purge, from retention.py)."""
 import re
 import secrets
 import sys
@@ -7,7 +7,7 @@ import sys
 import click
 from flask import current_app
 
-from . import sessions
+from . import retention, sessions
 from .extensions import db
 from .apikeys import apikeys
 from .keys import keys
@@ -132,3 +132,4 @@ def init_app(app):
     app.cli.add_command(demo)
     app.cli.add_command(keys)
     app.cli.add_command(apikeys)
+    app.cli.add_command(retention.purge_command)

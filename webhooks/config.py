@@ -147,6 +147,12 @@ def from_environment(instance_path):
         # DISABLE_MIN_FAILURES failed deliveries and no success, is turned off automatically.
         "WEBHOOKS_DISABLE_AFTER_HOURS": _number("WEBHOOKS_DISABLE_AFTER_HOURS", 72),
         "WEBHOOKS_DISABLE_MIN_FAILURES": _number("WEBHOOKS_DISABLE_MIN_FAILURES", 5, int),
+        # Retention (README: Retention): payloads, then the log rows, then audit entries are
+        # removed after this many days, by a purge every WEBHOOKS_PURGE_INTERVAL_SECONDS.
+        "WEBHOOKS_PAYLOAD_RETENTION_DAYS": _number("WEBHOOKS_PAYLOAD_RETENTION_DAYS", 30),
+        "WEBHOOKS_LOG_RETENTION_DAYS": _number("WEBHOOKS_LOG_RETENTION_DAYS", 90),
+        "WEBHOOKS_AUDIT_RETENTION_DAYS": _number("WEBHOOKS_AUDIT_RETENTION_DAYS", 365),
+        "WEBHOOKS_PURGE_INTERVAL_SECONDS": _number("WEBHOOKS_PURGE_INTERVAL_SECONDS", 3600),
         # Links in emails point here (the address people open the app at).
         "WEBHOOKS_BASE_URL": os.environ.get("WEBHOOKS_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         # Notices by email (README: Email notices); without a host they are written to the log.

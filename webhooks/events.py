@@ -131,11 +131,17 @@ def accept(org_slug, event_type, data, host_event_id=None, occurred_at=None):
     return Recorded(stored.public_id, len(stored.delivery_ids), False)
 
 
-def send_ping(webhook):
-    """Store, commit and queue a webhook.ping delivery to this one webhook; return it."""
+def store_ping(webhook):
+    """Store a webhook.ping delivery to this one webhook; return its id. Does not commit."""
     data = {"webhook_id": webhook.id, "message": "Test event from Webhooks."}
     stored = store(db.session.connection(), webhook.organization, catalog.PING.type, data,
                    [webhook.id])
+    return stored.delivery_ids[0]
+
+
+def send_ping(webhook):
+    """Store, commit and queue a webhook.ping delivery to this one webhook; return it."""
+    delivery_id = store_ping(webhook)
     db.session.commit()
-    queue.submit(stored.delivery_ids)
-    return db.session.get(Delivery, stored.delivery_ids[0])
+    queue.submit([delivery_id])
+    return db.session.get(Delivery, delivery_id)

@@ -57,7 +57,8 @@ def create_app(test_config=None):
 
     from . import api, auth, cli, host_api, ingest, queue, web
     from .views import HostUserIdConverter, SlugConverter, log_history, reference
-    from .views import apikeys as apikey_views, recovery as recovery_views
+    from .views import activity as activity_views, apikeys as apikey_views
+    from .views import recovery as recovery_views
     from .views import secret_rotation, webhooks as webhook_views
 
     app.url_map.converters.update(slug=SlugConverter, host_user=HostUserIdConverter)
@@ -69,6 +70,7 @@ def create_app(test_config=None):
     app.register_blueprint(recovery_views.bp)
     app.register_blueprint(secret_rotation.bp)
     app.register_blueprint(apikey_views.bp)
+    app.register_blueprint(activity_views.bp)
     app.register_blueprint(reference.bp)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(host_api.bp)

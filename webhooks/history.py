@@ -4,7 +4,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import catalog, lifecycle
+from . import catalog, lifecycle, retention
 from .extensions import db
 from .models import Attempt, Delivery, Event, Webhook, utcnow
 
@@ -144,12 +144,17 @@ class LogRow:
     @property
     def resend_refusal(self):
         """Why Resend is off for this row (shown beside the disabled button), or None."""
-        return lifecycle.resend_refusal(self.webhook, self.delivery)
+        return lifecycle.resend_refusal(self.webhook, self.delivery, self.event)
 
     @property
     def payload(self):
-        """The event's envelope, indented for reading."""
-        return pretty_json(self.event.payload)
+        """The event's envelope, indented for reading (None once removed by retention)."""
+        return None if self.event.payload_removed else pretty_json(self.event.payload)
+
+    @property
+    def removed_text(self):
+        """What Log History says in place of what retention removed, or None."""
+        return retention.removed_text() if self.event.payload_removed else None
 
     @property
     def polls(self):

@@ -1,15 +1,38 @@
-"""What a person (in the UI or, later, through the API) can do to a webhook and its deliveries:
-turn it on or off, delete it, send it a test event, ask for a resend.
+"""What a person (in the UI or through the API) can do to a webhook and its deliveries: create
+and edit it, turn it on or off, delete it, send it a test event, ask for a resend.
 
-Each action changes the rows, commits, and hands what is due to the queue; callers only parse
-the request and show the outcome. Cancelling locks the webhook row before its deliveries, the
+Each action changes the rows, records itself in the audit trail (webhooks.audit) in the same
+transaction, commits, and hands what is due to the queue; callers only parse the request and
+show the outcome. Cancelling locks the webhook row before its deliveries, the
 same order recording takes (webhooks.recording), so the two never deadlock.
 """
-from . import catalog, events, queue
+from . import audit, catalog, events, queue, retention
 from .extensions import db
 from .models import Delivery, Webhook, utcnow
 
 RESEND_NEEDS_ACTIVE = "Turn the webhook on to resend this event."
+
+
+def create(webhook):
+    """Save a new webhook (already filled in). Commits."""
+    db.session.add(webhook)
+    db.session.flush()
+    audit.record(webhook.organization_id, "webhook.created", webhook=webhook,
+                 details=audit.created_details(webhook))
+    db.session.commit()
+
+
+def update(webhook, apply):
+    """Change the webhook's settings with apply(webhook); record what changed. Commits;
+    returns the changes ([] when nothing did)."""
+    before = audit.settings_of(webhook)
+    apply(webhook)
+    changes = audit.changes(before, audit.settings_of(webhook))
+    if changes:
+        audit.record(webhook.organization_id, "webhook.updated", webhook=webhook,
+                     details={"changes": changes})
+    db.session.commit()
+    return changes
 
 
 def activate(webhook):
@@ -26,8 +49,16 @@ def activate(webhook):
     webhook.failing_since, webhook.failing_deliveries, webhook.disable_warned_at = None, 0, None
     if webhook.deactivated_at is not None:
         webhook.missed_from, webhook.missed_until = webhook.deactivated_at, now
+    return _ping(webhook, "webhook.activated")
+
+
+def _ping(webhook, action):
+    """Store a test event for the webhook, record action with it, commit, queue; return it."""
+    delivery_id = events.store_ping(webhook)
+    audit.record(webhook.organization_id, action, webhook=webhook, delivery_id=delivery_id)
     db.session.commit()
-    return events.send_ping(webhook)
+    queue.submit([delivery_id])
+    return db.session.get(Delivery, delivery_id)
 
 
 def deactivate(webhook):
@@ -35,6 +66,7 @@ def deactivate(webhook):
     if not webhook.is_active:
         return False
     _turn_off(webhook, Delivery.WEBHOOK_DEACTIVATED)
+    audit.record(webhook.organization_id, "webhook.deactivated", webhook=webhook)
     db.session.commit()
     return True
 
@@ -43,6 +75,8 @@ def disable(webhook, reason):
     """Turn the webhook off automatically (webhooks.health), keeping why. Does not commit."""
     webhook.disabled_reason = reason
     _turn_off(webhook, f"{Delivery.WEBHOOK_DISABLED}: {reason}")
+    audit.record(webhook.organization_id, "webhook.disabled", webhook=webhook,
+                 details={"reason": reason}, actor=audit.SYSTEM)
 
 
 def _turn_off(webhook, cancel_reason):
@@ -59,16 +93,21 @@ def delete(webhook):
     webhook.deleted_at = utcnow()
     webhook.is_active = False
     cancel_pending(webhook, Delivery.WEBHOOK_DELETED)
+    audit.record(webhook.organization_id, "webhook.deleted", webhook=webhook)
     db.session.commit()
 
 
 def send_test_event(webhook):
     """Send a webhook.ping to the webhook (on or off); return its delivery."""
-    return events.send_ping(webhook)
+    return _ping(webhook, "test_event.sent")
 
 
-def resend_refusal(webhook, delivery):
-    """Return why delivery cannot be resent now, or None: a deactivated webhook gets pings only."""
+def resend_refusal(webhook, delivery, event=None):
+    """Return why delivery (of event, default its own) cannot be resent now, or None: a
+    deactivated webhook gets pings only, and an event whose payload was removed (retention)
+    cannot be sent again."""
+    if (event or delivery.event).payload_removed:
+        return retention.cannot_resend()
     if not catalog.sendable(delivery.event_type, webhook.is_active):
         return RESEND_NEEDS_ACTIVE
     return None
@@ -84,6 +123,9 @@ def request_resend(webhook, delivery):
     if refusal:
         return refusal
     delivery.manual_requested_at = utcnow()
+    audit.record(webhook.organization_id, "delivery.resent", webhook=webhook,
+                 delivery_id=delivery.id, details={"event_id": delivery.event.public_id,
+                                                   "event_type": delivery.event_type})
     db.session.commit()
     queue.submit_manual(delivery.id)
     return None

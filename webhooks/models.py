@@ -1,5 +1,5 @@
 """The data model: organizations, users and their permissions, webhooks, events, deliveries,
-attempts, and the organizations' API keys."""
+attempts, the organizations' API keys, and the audit trail of configuration changes."""
 import json
 from datetime import datetime
 
@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -245,6 +246,11 @@ class Event(db.Model):
         Index("ix_events_org_created", "organization_id", "created_at"),
         # Idempotency: one event per (organization, host id); NULL host ids never collide.
         UniqueConstraint("organization_id", "host_event_id", name="uq_events_org_host_id"),
+        # Retention (webhooks.retention): the oldest events first, and the oldest of those whose
+        # payload is still kept (a partial index, so removed payloads are never walked again).
+        Index("ix_events_created", "created_at"),
+        Index("ix_events_payload_kept", "created_at",
+              postgresql_where=text("payload IS NOT NULL"), sqlite_where=text("payload IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -253,11 +259,17 @@ class Event(db.Model):
     type: Mapped[str] = mapped_column(String(64))
     host_event_id: Mapped[str | None] = mapped_column(String(255))
     # The JSON envelope exactly as sent (and signed): id, type, created_at, occurred_at,
-    # organization_id, data.
-    payload: Mapped[str] = mapped_column(Text)
+    # organization_id, data. None once removed after the retention period (webhooks.retention),
+    # with its attempts' request headers and response headers and bodies.
+    payload: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    payload_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organization: Mapped[Organization] = relationship()
+
+    @property
+    def payload_removed(self):
+        return self.payload is None
 
 
 class Delivery(db.Model):
@@ -347,7 +359,8 @@ class Attempt(db.Model):
     duration_ms: Mapped[int] = mapped_column(Integer)
     url: Mapped[str] = mapped_column(String(2048))
     # Header lists are [name, value] pairs: order and repeated names (Set-Cookie) are kept.
-    request_headers: Mapped[list] = mapped_column(JSON, default=list)
+    # None, like the response's headers and body, once removed after the retention period.
+    request_headers: Mapped[list | None] = mapped_column(JSON, default=list)
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_headers: Mapped[list | None] = mapped_column(JSON)
     response_body: Mapped[str | None] = mapped_column(Text)
@@ -378,7 +391,7 @@ class Attempt(db.Model):
     @property
     def request_headers_shown(self):
         """The request headers with credentials hidden, whatever form they were stored in."""
-        return masked(self.request_headers)
+        return masked(self.request_headers or [])
 
 
 class Recovery(db.Model):
@@ -502,4 +515,34 @@ class IdempotentRequest(db.Model):
     # None while the first request is still being answered.
     status: Mapped[int | None] = mapped_column(Integer)
     body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class AuditEntry(db.Model):
+    """One change to an organization's configuration (webhooks.audit): who, when, from where,
+    what. Written in the transaction of the change; never changed afterwards."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_org", "organization_id", "id"),
+        Index("ix_audit_entries_webhook", "webhook_id", "id"),
+    )
+
+    USER, API_KEY, SYSTEM, COMMAND_LINE = "user", "api_key", "system", "command_line"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(40))
+    actor_type: Mapped[str] = mapped_column(String(16))
+    # The user's or API key's id (no foreign key: the entry outlives them), and who in words.
+    actor_id: Mapped[int | None] = mapped_column(BigId)
+    actor_label: Mapped[str] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(64))
+    # What it was done to: a webhook (its name then), an API key, a delivery (no foreign keys:
+    # deliveries go after the log retention period, the entry stays).
+    webhook_id: Mapped[int | None] = mapped_column(BigId)
+    webhook_name: Mapped[str | None] = mapped_column(String(100))
+    delivery_id: Mapped[int | None] = mapped_column(BigId)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

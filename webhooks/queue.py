@@ -78,13 +78,22 @@ def sweep_health():
     health.sweep()
 
 
+def purge_expired():
+    from . import retention
+
+    retention.run_periodically()
+
+
 class InlineQueue:
-    """Deliver from a Pump inside this process: no Redis; its polling finds due retries, and a
-    timer runs the health sweep (webhooks.health) as the reconciler does for RQ."""
+    """Deliver from a Pump inside this process: no Redis; its polling finds due retries, and
+    timers run the health sweep (webhooks.health) as the reconciler does for RQ, and the
+    retention purge (webhooks.retention) as rq-scheduler's periodic job does."""
 
     def __init__(self, app, threads=64, poll_seconds=1.0):
         self.pump = Pump(app, slots=threads, poll_seconds=poll_seconds, name="webhooks-inline")
         self.timer = Periodic(app, float(app.config["WEBHOOKS_RECONCILE_SECONDS"]), sweep_health)
+        self.purge_timer = Periodic(app, float(app.config["WEBHOOKS_PURGE_INTERVAL_SECONDS"]),
+                                    purge_expired)
 
     def submit(self, delivery_ids):
         """Have the pump claim new deliveries now."""
@@ -99,10 +108,12 @@ class InlineQueue:
         """Start the pump and the timer once (lazily: never at import or app creation)."""
         self.pump.start()
         self.timer.start()
+        self.purge_timer.start()
 
     def shutdown(self, timeout=5.0):
         """Stop the pump; attempts in flight finish and are recorded first (up to timeout)."""
         self.timer.stop()
+        self.purge_timer.stop()
         self.pump.stop(timeout)
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, exists, func, or_, select, update
 
-from . import lifecycle, queue
+from . import audit, lifecycle, queue
 from .extensions import db
 from .models import Delivery, Event, Recovery, utcnow
 
@@ -35,9 +35,15 @@ class Window:
 
 # --- Bulk resend of failed deliveries -------------------------------------------------------
 
+def _payload_kept():
+    """The delivery's event still has its payload (the retention purge has not removed it)."""
+    return exists().where(Event.id == Delivery.event_id, Event.payload.is_not(None))
+
+
 def _failed_in(webhook, window):
     conditions = [Delivery.webhook_id == webhook.id, Delivery.state == Delivery.FAILED,
-                  Delivery.created_at >= window.start, Delivery.created_at < window.end]
+                  Delivery.created_at >= window.start, Delivery.created_at < window.end,
+                  _payload_kept()]
     if window.event_type:
         conditions.append(Delivery.event_type == window.event_type)
     return and_(*conditions)
@@ -64,6 +70,13 @@ def resend_failed(webhook, window, user=None):
 
 
 def _started(recovery):
+    webhook = recovery.webhook
+    action = ("recovery.replay_started" if recovery.kind == Recovery.REPLAY
+              else "recovery.resend_started")
+    audit.record(webhook.organization_id, action, webhook=webhook, details={
+        "recovery_id": recovery.id, "deliveries": recovery.total,
+        "from": _iso(recovery.window_from), "to": _iso(recovery.window_to),
+        "event_type": recovery.event_type})
     db.session.commit()
     first = db.session.scalar(select(Delivery.id).where(Delivery.recovery_id == recovery.id)
                               .limit(1))
@@ -80,14 +93,14 @@ def _missed_events(webhook):
     return (select(Event.id).where(
         Event.organization_id == webhook.organization_id,
         Event.created_at >= webhook.missed_from, Event.created_at < webhook.missed_until,
-        Event.type.in_(webhook.event_types or ["-"]), ~already))
+        Event.type.in_(webhook.event_types or ["-"]), Event.payload.is_not(None), ~already))
 
 
 def _cancelled_while_off(webhook):
     """Deliveries that were waiting when it was turned off (and so were cancelled)."""
     return and_(Delivery.webhook_id == webhook.id, Delivery.state == Delivery.CANCELLED,
                 Delivery.updated_at >= webhook.missed_from,
-                Delivery.updated_at <= webhook.missed_until,
+                Delivery.updated_at <= webhook.missed_until, _payload_kept(),
                 or_(Delivery.cancel_reason == _OFF_REASONS[0],
                     Delivery.cancel_reason.like(_OFF_REASONS[1])))
 
@@ -140,6 +153,18 @@ def replay_missed(webhook, user=None):
 def dismiss_missed(webhook):
     """Stop offering the replay. Does not commit."""
     webhook.missed_from = webhook.missed_until = None
+
+
+def dismiss(webhook):
+    """Stop offering the replay because someone said so. Commits."""
+    if webhook.missed_from is not None:
+        audit.record(webhook.organization_id, "recovery.replay_dismissed", webhook=webhook)
+    dismiss_missed(webhook)
+    db.session.commit()
+
+
+def _iso(moment):
+    return moment.isoformat() if moment else None
 
 
 # --- Progress and cancelling ----------------------------------------------------------------
@@ -199,5 +224,7 @@ def cancel(recovery):
                or_(Delivery.lease_until.is_(None), Delivery.lease_until < now))
         .values(next_attempt_at=None, updated_at=now, **values))
     recovery.cancelled_at = now
+    audit.record(recovery.webhook.organization_id, "recovery.cancelled", webhook=recovery.webhook,
+                 details={"recovery_id": recovery.id, "kind": recovery.kind})
     db.session.commit()
 

@@ -3,7 +3,7 @@ previous one keeps signing beside it (two signatures in webhook-signature, as St
 allows) until its grace period ends or someone ends it early (after a leak)."""
 from datetime import timedelta
 
-from . import crypto
+from . import audit, crypto
 from .extensions import db
 from .models import utcnow
 
@@ -27,6 +27,8 @@ def rotate(webhook, grace=DEFAULT_GRACE):
         _forget_previous(webhook)
     secret = crypto.new_signing_secret()
     webhook.signing_secret = secret
+    audit.record(webhook.organization_id, "secret.rotated", webhook=webhook,
+                 details={"grace_period_hours": grace // timedelta(hours=1)})
     db.session.commit()
     return secret
 
@@ -36,8 +38,16 @@ def stop_previous(webhook):
     returns whether a previous secret was still signing."""
     was_signing = previous_expires_at(webhook) is not None
     _forget_previous(webhook)
+    if was_signing:
+        audit.record(webhook.organization_id, "secret.previous_stopped", webhook=webhook)
     db.session.commit()
     return was_signing
+
+
+def revealed(webhook):
+    """Record that someone is shown the webhook's signing secret. Commits."""
+    audit.record(webhook.organization_id, "secret.revealed", webhook=webhook)
+    db.session.commit()
 
 
 def previous_expires_at(webhook, now=None):

@@ -95,10 +95,10 @@ def _retry_after_only_when_limited(response):
 def init_app(app):
     """Register the API with its rate limiter: per key, in Redis with the rq queue, in memory
     in the embedded mode."""
-    from . import deliveries, recoveries, reference, webhooks
+    from . import activity, deliveries, recoveries, reference, webhooks
 
     # Imported for their routes, which must exist before the blueprint is registered.
-    app.extensions["api_routes"] = (webhooks, deliveries, recoveries, reference)
+    app.extensions["api_routes"] = (webhooks, deliveries, recoveries, reference, activity)
     app.register_blueprint(bp)
     csrf.exempt(bp)
     storage = app.config["REDIS_URL"] if app.config["WEBHOOKS_QUEUE"] == "rq" else "memory://"

@@ -58,8 +58,7 @@ def replay_missed(webhook_id):
 @operation(resp=answers(write=True, HTTP_204=None, HTTP_404=Errors), tags=TAGS)
 def dismiss_missed(webhook_id):
     """Stop offering the events the webhook missed while it was off."""
-    recovery.dismiss_missed(get_webhook(webhook_id))
-    db.session.commit()
+    recovery.dismiss(get_webhook(webhook_id))
     return "", 204
 
 

@@ -5,8 +5,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from .. import history, secret_rotation
-from ..models import ApiKey
+from .. import audit, history, secret_rotation
+from ..models import ApiKey, AuditEntry
 
 OUTCOMES = Literal[tuple(history.OUTCOMES)]
 MAX_LIMIT = 100
@@ -175,7 +175,9 @@ class AttemptOut(BaseModel):
     finished_at: datetime
     duration_ms: int
     url: str
-    request_headers: list[tuple[str, str]] = Field(description="Credentials masked.")
+    request_headers: list[tuple[str, str]] | None = Field(
+        description="Credentials masked; null once removed after the payload retention period "
+                    "(so are the response's headers and body).")
     response_status: int | None
     response_headers: list[tuple[str, str]] | None
     response_body: str | None
@@ -188,7 +190,11 @@ class AttemptOut(BaseModel):
 
 
 class DeliveryDetail(DeliveryOut):
-    payload: Any = Field(description="The event's JSON envelope, exactly as signed and sent.")
+    payload: Any = Field(description="The event's JSON envelope, exactly as signed and sent; "
+                                     "null once removed after the payload retention period.")
+    payload_removed: str | None = Field(
+        None, description="Why the payload is null, e.g. \"Payload removed after 30 days "
+                          "(retention)\"; null while it is kept.")
     attempts: list[AttemptOut]
 
 
@@ -248,3 +254,44 @@ class EventTypes(BaseModel):
 
 
 SCOPES = Literal[ApiKey.SCOPES]
+
+
+# The audit trail
+
+class ActivityFilter(Page):
+    action: Literal[tuple(audit.ACTIONS)] | None = Field(None, description="One kind of change.")
+    webhook_id: int | None = Field(None, ge=1, le=2 ** 63 - 1, description="One webhook's entries.")
+    actor: str | None = Field(None, max_length=254,
+                              description="Part of who made the change: an email, a key's name.")
+    since: AwareDatetime | None = Field(None, strict=False,
+                                        description="Entries from this time (RFC 3339).")
+    until: AwareDatetime | None = Field(None, strict=False,
+                                        description="… up to this time (excluded).")
+
+
+class Actor(BaseModel):
+    type: Literal[AuditEntry.USER, AuditEntry.API_KEY, AuditEntry.SYSTEM,
+                  AuditEntry.COMMAND_LINE]
+    id: int | None = Field(description="The user's or API key's id.")
+    label: str = Field(description="Who, in words: an email, an API key's name and prefix.")
+    address: str | None = Field(description="The client address the change came from.")
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    action: str = Field(description="What was done, e.g. webhook.updated.")
+    title: str = Field(description="The action in words.")
+    description: list[str] = Field(description="The details in words (what changed, why).")
+    actor: Actor
+    webhook_id: int | None
+    webhook_name: str | None = Field(description="The webhook's name at the time.")
+    delivery_id: int | None = Field(description="The test event or resend it sent.")
+    details: dict = Field(description="The details as data: for webhook.updated, changes as "
+                                      "[{field, old, new}] (never a password, header value or "
+                                      "secret).")
+    created_at: datetime
+
+
+class ActivityPage(BaseModel):
+    data: list[AuditEntryOut]
+    next_cursor: str | None

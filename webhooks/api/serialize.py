@@ -54,7 +54,8 @@ def _attempt_out(attempt):
         number=attempt.number, trigger=attempt.trigger, succeeded=attempt.succeeded,
         started_at=attempt.started_at, finished_at=attempt.finished_at,
         duration_ms=attempt.duration_ms, url=attempt.url,
-        request_headers=[tuple(pair) for pair in attempt.request_headers_shown],
+        request_headers=[tuple(pair) for pair in attempt.request_headers_shown]
+        if attempt.request_headers is not None else None,
         response_status=attempt.response_status,
         response_headers=[tuple(pair) for pair in attempt.response_headers]
         if attempt.response_headers is not None else None,
@@ -76,10 +77,12 @@ def recovery_out(found):
 
 
 def delivery_detail(row):
-    """The delivery of a Log History row with its event's envelope and every attempt."""
+    """The delivery of a Log History row with its event's envelope (unless retention removed
+    it) and every attempt."""
     try:
         payload = json.loads(row.event.payload)
     except (TypeError, ValueError):
         payload = row.event.payload
     return DeliveryDetail(**_delivery_fields(row.delivery, row.event.public_id), payload=payload,
+                          payload_removed=row.removed_text,
                           attempts=[_attempt_out(a) for a in row.delivery.attempts])

@@ -75,10 +75,13 @@ def _validated(webhook, body):
     return form, headers, errors
 
 
-def _save(webhook, form, headers):
-    stored = webhook.custom_headers
-    form.apply_to(webhook)
-    webhook.custom_headers = stored if headers is None else headers
+def _applier(form, headers):
+    """Return what copies the validated request onto a webhook (headers None: kept)."""
+    def apply(webhook):
+        stored = webhook.custom_headers
+        form.apply_to(webhook)
+        webhook.custom_headers = stored if headers is None else headers
+    return apply
 
 
 @bp.get("/webhooks")
@@ -108,9 +111,8 @@ def create_webhook(json: WebhookCreate):
     if errors:
         return {"errors": errors}, 422
     webhook = Webhook(organization_id=current_key().organization_id, is_active=False)
-    _save(webhook, form, headers or [])
-    db.session.add(webhook)
-    db.session.commit()
+    _applier(form, headers or [])(webhook)
+    lifecycle.create(webhook)
     return webhook_out(webhook), 201
 
 
@@ -130,8 +132,7 @@ def update_webhook(webhook_id, json: WebhookUpdate):
     form, headers, errors = _validated(webhook, json)
     if errors:
         return {"errors": errors}, 422
-    _save(webhook, form, headers)
-    db.session.commit()
+    lifecycle.update(webhook, _applier(form, headers))
     return webhook_out(webhook)
 
 
@@ -186,7 +187,11 @@ def _secret(webhook):
 def reveal_secret(webhook_id):
     """Reveal the signing secret (write keys only)."""
     webhook = get_webhook(webhook_id)
-    return _needs_write_scope() or (_secret(webhook), 200, NO_STORE)
+    refused = _needs_write_scope()
+    if refused:
+        return refused
+    secret_rotation.revealed(webhook)
+    return _secret(webhook), 200, NO_STORE
 
 
 @bp.post("/webhooks/<int:webhook_id>/secret/rotate")

@@ -1,7 +1,7 @@
 """Log History on the webhook's detail screen: deliveries, attempts, resend, test event, secret."""
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from .. import history, lifecycle
+from .. import history, lifecycle, secret_rotation
 from ..access import get_webhook, webhooks_permission_required
 from ..redirects import local_path_or
 from . import ID, MAX_ID, respond, wants_fragment
@@ -118,6 +118,7 @@ def test_event(slug, webhook_id):
 def secret(slug, webhook_id):
     """Reveal the signing secret, only when asked and never cached."""
     webhook = get_webhook(g.org, webhook_id)
+    secret_rotation.revealed(webhook)
     if not wants_fragment():
         return render_tab(webhook, "secret", revealed=True, headers=NOT_CACHED)
     return respond(render_template("log_history/_secret_value.html", org=g.org, webhook=webhook),

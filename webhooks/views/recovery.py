@@ -105,7 +105,6 @@ def replay(slug, webhook_id):
 def dismiss(slug, webhook_id):
     """Stop offering the events the webhook missed while it was off."""
     webhook = get_webhook(g.org, webhook_id)
-    recovery.dismiss_missed(webhook)
-    db.session.commit()
+    recovery.dismiss(webhook)
     flash("The missed events will not be sent.", "info")
     return redirect(url_for("webhooks.detail", slug=slug, webhook_id=webhook.id))

@@ -73,8 +73,7 @@ def new(slug):
     if form.validate_on_submit():
         webhook = Webhook(organization_id=g.org.id, is_active=False)
         form.apply_to(webhook)
-        db.session.add(webhook)
-        db.session.commit()
+        lifecycle.create(webhook)
         flash(f"Webhook “{webhook.name}” was added. It is deactivated: "
               "turn it on when your endpoint is ready.", "success")
         return redirect(url_for(".index", slug=slug))
@@ -133,8 +132,7 @@ def settings(slug, webhook_id):
     if _header_button_pressed(form):
         return render_tab(webhook, "settings", form=form, groups=catalog.by_kind())
     if form.validate_on_submit():
-        form.apply_to(webhook)
-        db.session.commit()
+        lifecycle.update(webhook, form.apply_to)
         flash(f"Saved changes to “{webhook.name}”.", "success")
         return redirect(url_for(".settings", slug=slug, webhook_id=webhook.id))
     return render_tab(webhook, "settings", 422 if form.errors else 200, form=form,
@@ -151,9 +149,10 @@ def signing_secret(slug, webhook_id):
 @bp.route(f"/<{ID}:webhook_id>/activity")
 @webhooks_permission_required
 def activity_tab(slug, webhook_id):
-    """Show what has been done to the webhook, newest first."""
+    """Show the latest changes to the webhook and actions on it, newest first (the whole
+    trail, filtered to this webhook, is on the organization's Activity page)."""
     webhook = get_webhook(g.org, webhook_id)
-    return render_tab(webhook, "activity", entries=activity.of_webhook(webhook))
+    return render_tab(webhook, "activity", activity=activity.of_webhook(webhook))
 
 
 def _switch(webhook, active):

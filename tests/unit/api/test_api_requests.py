@@ -73,7 +73,7 @@ def test_refusals_are_replayed_but_a_key_that_failed_on_our_side_is_freed(api, a
         "Idempotent-Replayed"] == "true"
     def broken(*args):
         raise RuntimeError("database went away")
-    monkeypatch.setattr(api_webhooks, "_save", broken)
+    monkeypatch.setattr(api_webhooks.lifecycle, "create", broken)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     headers = {"Idempotency-Key": "k-500"}
     assert api.post("/webhooks", json=VALID, headers=headers).status_code == 500
