@@ -1,1 +1,2 @@
-"""RQ entry points: the worker process, delivery jobs and the periodic reconciler."""
+"""RQ entry points: the worker process, delivery jobs, the periodic reconciler and the
+periodic retention purge."""

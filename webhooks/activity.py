@@ -229,7 +229,7 @@ def describe(entry):
 
 # --- CSV export -------------------------------------------------------------------------------
 
-CSV_COLUMNS = ("time_utc", "action", "description", "actor_type", "actor", "address",
+CSV_COLUMNS = ("id", "time_utc", "action", "description", "actor_type", "actor", "address",
                "webhook_id", "webhook_name", "delivery_id", "details")
 
 
@@ -252,7 +252,7 @@ def csv_lines(organization_id, filters):
         chunk = page(organization_id, filters, before, limit=EXPORT_CHUNK)
         for shown in chunk.entries:
             entry = shown.entry
-            yield line([entry.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"), entry.action,
+            yield line([entry.id, entry.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"), entry.action,
                         shown.title, entry.actor_type, _cell(entry.actor_label),
                         entry.address or "", entry.webhook_id or "",
                         _cell(entry.webhook_name or ""), entry.delivery_id or "",

@@ -88,6 +88,10 @@ def test_every_page_passes_the_audit_fits_the_screen_and_has_large_targets(
         check("API key created, shown once")
         page.get_by_role("link", name="Done, I have copied it").click()
         check("API keys listed")
+        page.goto(live_server + "/orgs/acme/activity/")
+        check("activity page")
+        page.goto(live_server + "/orgs/acme/activity/?actor=nobody")
+        check("activity page, nothing matches")
         page.goto(live_server + "/api/v1/docs")
         check("API reference")
 
