@@ -44,6 +44,8 @@ bench: install-test
 	$(BIN)/python bench/isolation.py
 	$(BIN)/python bench/claim.py
 	$(BIN)/python bench/loghistory.py
+	$(BIN)/python bench/stats.py
+	$(BIN)/python bench/purge.py
 
 clean:
 	rm -rf $(VENV) instance/webhooks.sqlite3

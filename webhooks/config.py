@@ -152,7 +152,7 @@ def from_environment(instance_path):
         "WEBHOOKS_PAYLOAD_RETENTION_DAYS": _number("WEBHOOKS_PAYLOAD_RETENTION_DAYS", 30),
         "WEBHOOKS_LOG_RETENTION_DAYS": _number("WEBHOOKS_LOG_RETENTION_DAYS", 90),
         "WEBHOOKS_AUDIT_RETENTION_DAYS": _number("WEBHOOKS_AUDIT_RETENTION_DAYS", 365),
-        "WEBHOOKS_PURGE_INTERVAL_SECONDS": _number("WEBHOOKS_PURGE_INTERVAL_SECONDS", 3600),
+        "WEBHOOKS_PURGE_INTERVAL_SECONDS": _number("WEBHOOKS_PURGE_INTERVAL_SECONDS", 300),
         # Links in emails point here (the address people open the app at).
         "WEBHOOKS_BASE_URL": os.environ.get("WEBHOOKS_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         # Notices by email (README: Email notices); without a host they are written to the log.
