@@ -52,7 +52,7 @@ class Periodic:
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="webhooks-periodic")
+                                                name=f"webhooks-{self.function.__name__}")
                 self._thread.start()
 
     def stop(self):

@@ -150,6 +150,9 @@ def test_the_api_reads_the_trail_with_filters_and_a_cursor(client, factory, owne
     assert later["data"] == []
     bad = client.get("/api/v1/activity", query_string={"cursor": "nope"}, headers=headers)
     assert bad.status_code == 400
+    unix_time = client.get("/api/v1/activity", query_string={"until": "0.5"}, headers=headers)
+    assert unix_time.status_code == 400
+    assert "RFC 3339" in unix_time.get_json()["errors"][0]["message"]
 
 
 def test_entries_of_a_deleted_webhook_stay_readable(client, owner, webhook, queue):

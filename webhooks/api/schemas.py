@@ -3,7 +3,7 @@ and goes out, and spectree turns them into the OpenAPI document (nothing is writ
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from .. import audit, history, secret_rotation
 from ..models import ApiKey, AuditEntry
@@ -267,6 +267,18 @@ class ActivityFilter(Page):
                                         description="Entries from this time (RFC 3339).")
     until: AwareDatetime | None = Field(None, strict=False,
                                         description="… up to this time (excluded).")
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _rfc3339_only(cls, value):
+        """Refuse what pydantic would otherwise read as a Unix time ("0.5")."""
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError("must be an RFC 3339 date-time, such as "
+                                 "2026-12-01T00:00:00Z") from None
+        return value
 
 
 class Actor(BaseModel):
