@@ -36,7 +36,7 @@ YIELD_RATIO = 2.0
 # A periodic run stops after this long (the next one goes on), within the RQ job's timeout:
 # every 5 minutes by default, so about 4,000 attempts a second at the rate measured below.
 RUN_BUDGET_SECONDS = 100
-IDEMPOTENCY_KEEP = timedelta(hours=24)
+IDEMPOTENCY_KEEP = timedelta(hours=24)  # the API replays answers this long (api.idempotency.KEEP)
 SIGN_IN_LINK_KEEP = timedelta(days=1)
 
 
