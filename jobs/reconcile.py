@@ -76,14 +76,14 @@ def ensure_registered(connection, interval):
     return register_periodic(connection, RECONCILER_ID, RECONCILE, interval)
 
 
-def register_periodic(connection, job_id, func, interval, first_run=None):
-    """Register func (a dotted path) to run every interval seconds under job_id, from
-    first_run (default now), unless it is registered; return whether it was not."""
+def register_periodic(connection, job_id, func, interval):
+    """Register func (a dotted path) to run every interval seconds under job_id, from now,
+    unless it is registered; return whether it was not."""
     if connection.zscore(Scheduler.scheduled_jobs_key, job_id) is not None and \
             connection.exists(Job.key_for(job_id)):
         return False
     scheduler(connection).schedule(
-        scheduled_time=first_run or utcnow(), func=func, interval=int(max(1, interval)),
+        scheduled_time=utcnow(), func=func, interval=int(max(1, interval)),
         repeat=None, id=job_id, queue_name=QUEUE_NAME, timeout=JOB_TIMEOUT,
     )
     return True

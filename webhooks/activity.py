@@ -4,7 +4,7 @@ same at any depth), a CSV export, and each entry put in words."""
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from . import audit, catalog
 from .extensions import db
@@ -45,13 +45,11 @@ def _day(text, next_day=False):
         day = datetime.strptime(text or "", "%Y-%m-%d").date()
     except ValueError:
         return None
-    if next_day:
-        day = day.fromordinal(day.toordinal() + 1)
-    return datetime.combine(day, time(), tzinfo=timezone.utc)
+    return datetime.combine(day, time(), tzinfo=timezone.utc) + timedelta(days=int(next_day))
 
 
 def _previous_day(moment):
-    return moment.date().fromordinal(moment.date().toordinal() - 1).isoformat()
+    return (moment - timedelta(days=1)).date().isoformat()
 
 
 def _query(organization_id, filters):
@@ -104,6 +102,7 @@ class Shown:
     outcome: str | None = None  # of the test event or resend the entry sent
     tone: str | None = None  # ok | bad | None
     webhook_exists: bool = False
+    delivery_kept: bool = False  # its delivery is still in Log History (not purged)
 
     @property
     def actor_kind(self):
@@ -126,7 +125,8 @@ def _shown(entries):
         if entry.action == "webhook.disabled":
             tone = "bad"
         shown[entry.id] = Shown(entry, audit.ACTIONS.get(entry.action, entry.action),
-                                describe(entry), outcome, tone, entry.webhook_id in live)
+                                describe(entry), outcome, tone, entry.webhook_id in live,
+                                entry.delivery_id in deliveries)
     return shown
 
 

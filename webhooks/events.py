@@ -137,11 +137,3 @@ def store_ping(webhook):
     stored = store(db.session.connection(), webhook.organization, catalog.PING.type, data,
                    [webhook.id])
     return stored.delivery_ids[0]
-
-
-def send_ping(webhook):
-    """Store, commit and queue a webhook.ping delivery to this one webhook; return it."""
-    delivery_id = store_ping(webhook)
-    db.session.commit()
-    queue.submit([delivery_id])
-    return db.session.get(Delivery, delivery_id)

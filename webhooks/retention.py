@@ -89,19 +89,27 @@ def _idle(now):
     return ~exists().where(Delivery.event_id == Event.id, _busy(now))
 
 
+def _logs_due(cut, now):
+    """Events whose rows are due for deletion."""
+    return and_(Event.created_at < cut.logs, _idle(now))
+
+
+def _payload_due(cut, now):
+    """Events whose payload is due for removal."""
+    return and_(Event.payload.is_not(None), Event.created_at < cut.payloads, _idle(now))
+
+
 # --- The steps: each removes at most `limit` of its rows in one transaction --------------------
 
 def _remove_payloads(cut, now, limit):
     """Remove the payloads of the oldest events past the payload cutoff, and their attempts'
     headers and bodies; return (events, attempts) changed."""
-    ids = db.session.scalars(
-        select(Event.id).where(Event.payload.is_not(None), Event.created_at < cut.payloads,
-                               _idle(now))
-        .order_by(Event.created_at).limit(limit)).all()
+    ids = db.session.scalars(select(Event.id).where(_payload_due(cut, now))
+                             .order_by(Event.created_at).limit(limit)).all()
     if not ids:
         return 0, 0
     removed = db.session.scalars(
-        update(Event).where(Event.id.in_(ids), Event.payload.is_not(None), _idle(now))
+        update(Event).where(Event.id.in_(ids), _payload_due(cut, now))
         .values(payload=None, payload_removed_at=now).returning(Event.id)
         .execution_options(synchronize_session=False)).all()
     attempts = 0
@@ -119,9 +127,8 @@ def _remove_payloads(cut, now, limit):
 def _delete_logs(cut, now, limit):
     """Delete the oldest events past the log cutoff with their deliveries and attempts; return
     (events looked at, attempts deleted)."""
-    ids = db.session.scalars(
-        select(Event.id).where(Event.created_at < cut.logs, _idle(now))
-        .order_by(Event.created_at).limit(limit)).all()
+    ids = db.session.scalars(select(Event.id).where(_logs_due(cut, now))
+                             .order_by(Event.created_at).limit(limit)).all()
     if not ids:
         return 0, 0
     # Lock the deliveries (PostgreSQL): a resend asked for meanwhile waits, then finds none.
@@ -207,13 +214,12 @@ def plan(now=None):
     now = now or utcnow()
     cut, report = cutoffs(now), Report()
     count = lambda query: db.session.scalar(select(func.count()).select_from(query.subquery()))
-    old_events = select(Event.id).where(Event.created_at < cut.logs, _idle(now))
+    old_events = select(Event.id).where(_logs_due(cut, now))
     report.add("logs", count(old_events), count(
         select(Attempt.id).join(Delivery, Attempt.delivery_id == Delivery.id)
         .where(Delivery.event_id.in_(old_events))))
-    payload_events = select(Event.id).where(
-        Event.payload.is_not(None), Event.created_at < cut.payloads,
-        Event.created_at >= cut.logs, _idle(now))
+    # Those not deleted first by the log step.
+    payload_events = select(Event.id).where(_payload_due(cut, now), Event.created_at >= cut.logs)
     report.add("payloads", count(payload_events), count(
         select(Attempt.id).join(Delivery, Attempt.delivery_id == Delivery.id)
         .where(Delivery.event_id.in_(payload_events))))

@@ -8,8 +8,7 @@ from jsonschema import Draft202012Validator
 from markupsafe import escape
 
 from tests.support.queues import RecordingQueue
-from webhooks import catalog, validation
-from webhooks.events import send_ping
+from webhooks import catalog, lifecycle, validation
 from webhooks.extensions import db
 from webhooks.models import Delivery, Event
 
@@ -132,7 +131,7 @@ def test_deliveries_stay_due_when_the_queue_hand_off_fails(app, client, factory,
 
 
 def test_ping_payload_matches_the_ping_schema(factory, acme):
-    delivery = send_ping(factory.webhook(acme, active=False))
+    delivery = lifecycle.send_test_event(factory.webhook(acme, active=False))
     envelope = json.loads(delivery.event.payload)
     assert envelope["type"] == "webhook.ping"
     assert validation.validate_data("webhook.ping", envelope["data"]) == []
