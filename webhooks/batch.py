@@ -18,7 +18,7 @@ import uuid
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 
-from . import claims, recording
+from . import claims, local_receiver, recording
 from .config import setting
 from .extensions import db
 from .models import utcnow
@@ -41,6 +41,7 @@ def sender_settings():
         ca_bundle=current_app.config.get("WEBHOOKS_CA_BUNDLE"),
         connect_timeout=setting("WEBHOOKS_CONNECT_TIMEOUT_SECONDS"),
         total_timeout=setting("WEBHOOKS_TIMEOUT_SECONDS"),
+        local_receiver=local_receiver.of(current_app),
     )
 
 

@@ -1,5 +1,6 @@
 """Commands: flask --app app orgs create | users create | users set-password | demo (and keys,
-from keys.py; apikeys, from apikeys.py; purge, from retention.py)."""
+from keys.py; apikeys, from apikeys.py; purge, from retention.py; listen, from listen.py;
+trigger, from first_delivery.py)."""
 import re
 import secrets
 import sys
@@ -7,7 +8,7 @@ import sys
 import click
 from flask import current_app
 
-from . import retention, sessions
+from . import first_delivery, listen, retention, sessions
 from .extensions import db
 from .apikeys import apikeys
 from .keys import keys
@@ -106,7 +107,8 @@ def _read_password(from_stdin):
 @click.command("demo")
 @click.option("--password", default=None, help="Demo password (random if not given).")
 def demo(password):
-    """Create a demo organization and user, and print how to sign in."""
+    """Create a demo organization and user, print how to sign in; in development, give it a
+    webhook to the local receiver (flask --app app listen) and turn it on."""
     email = "demo@example.com"
     org = db.session.scalar(db.select(Organization).filter_by(slug="demo"))
     if org is None:
@@ -124,6 +126,7 @@ def demo(password):
     token = current_app.config.get("WEBHOOKS_INTERNAL_TOKEN")
     if token:
         click.echo(f"Internal token (Authorization: Bearer …): {token}")
+    first_delivery.ensure_demo_webhook(org)
 
 
 def init_app(app):
@@ -133,3 +136,5 @@ def init_app(app):
     app.cli.add_command(keys)
     app.cli.add_command(apikeys)
     app.cli.add_command(retention.purge_command)
+    app.cli.add_command(listen.listen_command)
+    app.cli.add_command(first_delivery.trigger_command)

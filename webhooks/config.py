@@ -120,6 +120,9 @@ def from_environment(instance_path):
         "WEBHOOKS_RETRY_DELAYS": _delays(os.environ.get("WEBHOOKS_RETRY_DELAYS", "300,600")),
         "WEBHOOKS_ALLOW_PRIVATE_TARGETS": _bool(os.environ.get("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "0")),
         "WEBHOOKS_CA_BUNDLE": os.environ.get("WEBHOOKS_CA_BUNDLE") or None,
+        # The development receiver (`flask --app app listen`, webhooks.local_receiver): its port,
+        # the one loopback address the app sends to in development.
+        "WEBHOOKS_LISTEN_PORT": _number("WEBHOOKS_LISTEN_PORT", 5001, int),
         "WEBHOOKS_LOG_LEVEL": os.environ.get("WEBHOOKS_LOG_LEVEL", "INFO").upper(),
         # How deliveries are sent (see the README's configuration table).
         "WEBHOOKS_LEASE_SECONDS": _number("WEBHOOKS_LEASE_SECONDS", 60),

@@ -1,4 +1,6 @@
 """The application factory: configuration, extensions, blueprints, commands and the queue."""
+import os
+
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -25,10 +27,16 @@ def _embedded():
     return sessions.is_embedded()
 
 
+def _instance_path():
+    """WEBHOOKS_INSTANCE_PATH, made absolute; None (Flask's instance/ beside the code) if unset."""
+    path = os.environ.get("WEBHOOKS_INSTANCE_PATH")
+    return os.path.abspath(path) if path else None
+
+
 def create_app(test_config=None):
     """Create and configure the application."""
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates",
-                static_folder="../static")
+                static_folder="../static", instance_path=_instance_path())
     from . import config
 
     app.config.from_mapping(config.from_environment(app.instance_path))

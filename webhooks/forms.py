@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from . import catalog, custom_headers, urlguard
+from . import catalog, custom_headers, local_receiver, urlguard
 from .text import NoControlCharacters
 
 try:
@@ -52,6 +52,7 @@ def url_target_problem(url):
         url,
         allow_private=current_app.config["WEBHOOKS_ALLOW_PRIVATE_TARGETS"],
         resolver=urlguard.resolve,
+        local_receiver=local_receiver.of(current_app),
     )
 
 

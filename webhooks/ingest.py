@@ -50,6 +50,12 @@ def receive_event():
     document, error = parse_object("organization_id, type and data")
     if error:
         return problem(400, error)
+    return record(document)
+
+
+def record(document):
+    """Check an event document and record it; return (answer, HTTP status). The endpoint and
+    `flask --app app trigger` both take this path."""
     errors = _problems(document)
     if not errors:
         try:  # lone surrogates (\ud800) parse but cannot be stored or sent as UTF-8

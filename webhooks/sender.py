@@ -3,6 +3,7 @@
 Plain Python: no Flask, no models. Settings come in as a `SenderSettings`.
 """
 import ipaddress
+import os
 import socket
 import ssl
 import threading
@@ -17,8 +18,11 @@ import urllib3
 from cryptography import x509
 
 from . import connections, failures, urlguard
+from .local_receiver import LocalReceiver
 
 BODY_LIMIT = 64 * 1024
+NO_LOCAL_CA = ("The local receiver's certificate authority ({path}) does not exist yet: "
+               "start the receiver with flask --app app listen.")
 
 
 def _now():
@@ -33,6 +37,8 @@ class SenderSettings:
     ca_bundle: str | None = None
     connect_timeout: float = 5
     total_timeout: float = 15
+    # Development only (webhooks.local_receiver): the one loopback address allowed, and its CA.
+    local_receiver: LocalReceiver | None = None
 
 
 @dataclass
@@ -89,18 +95,31 @@ class Sender:
 
     @property
     def session(self):
-        session = getattr(self._local, "session", None)
+        return self._thread_session("session", self.allow_private, self.verify)
+
+    def _thread_session(self, name, allow_private, verify):
+        session = getattr(self._local, name, None)
         if session is None:
-            session = urlguard.hardened_session(self.allow_private, self.connect_timeout,
+            session = urlguard.hardened_session(allow_private, self.connect_timeout,
                                                 self.total_timeout)
-            session.verify = self.verify
+            session.verify = verify
             session.headers.clear()  # only the headers we sign and record are sent
             for adapter in session.adapters.values():
                 adapter.poolmanager.pool_classes_by_scheme = connections.TRACKED_POOLS
-            self._local.session = session
+            setattr(self._local, name, session)
             with self._sessions_lock:
                 self._sessions.append(session)
         return session
+
+    def _session_for(self, url):
+        """Return (session, None) for url, or (None, Problem): the development receiver's URL
+        gets a session that reaches its loopback address and trusts its CA, and only its CA."""
+        receiver = self.settings.local_receiver
+        if receiver is None or not receiver.serves(url):
+            return self.session, None
+        if not os.path.exists(receiver.ca_file):
+            return None, Problem(failures.TLS, NO_LOCAL_CA.format(path=receiver.ca_file))
+        return self._thread_session("receiver_session", True, receiver.ca_file), None
 
     def close(self):
         """Close every thread's session and its kept-alive connections (no send in flight)."""
@@ -117,12 +136,15 @@ class Sender:
         refused = urlguard.url_problem(url)
         if refused:
             return self._outcome(started_at, clock, Problem(failures.BLOCKED, refused))
+        session, problem = self._session_for(url)
+        if problem:
+            return self._outcome(started_at, clock, problem)
         # The read timeout bounds each wait for bytes; the watchdog bounds the whole request
         # (an endpoint dribbling its headers a byte at a time included).
         watch = connections.watchdog.arm(deadline)
         try:
             try:
-                response = self.session.post(
+                response = session.post(
                     url, data=body, headers=dict(headers), stream=True, allow_redirects=False,
                     timeout=(self.connect_timeout, self.total_timeout),
                 )

@@ -15,6 +15,34 @@ def sign(secret, msg_id, timestamp, body):
     return "v1," + base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
 
 
+TOLERANCE_SECONDS = 5 * 60
+
+
+def verification_problem(secrets, headers, body, now, tolerance=TOLERANCE_SECONDS):
+    """Return why a delivery does not verify with any of secrets, or None when it does: what a
+    receiver checks (the webhook-* headers, the timestamp within tolerance, a matching v1
+    signature, compared in constant time). headers: a case-insensitive mapping; body: bytes."""
+    msg_id, timestamp = headers.get("webhook-id"), headers.get("webhook-timestamp")
+    signatures = headers.get("webhook-signature")
+    missing = [name for name, value in (("webhook-id", msg_id), ("webhook-timestamp", timestamp),
+                                        ("webhook-signature", signatures)) if not value]
+    if missing:
+        return "Missing " + ", ".join(missing) + " header" + ("s" if len(missing) > 1 else "")
+    try:
+        age = now - int(timestamp)
+    except ValueError:
+        return f"webhook-timestamp is not a number of seconds: {timestamp[:40]!r}"
+    if abs(age) > tolerance:
+        return f"webhook-timestamp is {abs(age)} s {'old' if age > 0 else 'in the future'}"
+    given = [part.split(",", 1)[1] for part in signatures.split() if part.startswith("v1,")]
+    for secret in secrets:
+        expected = sign(secret, msg_id, timestamp, body).split(",", 1)[1]
+        if any(hmac.compare_digest(expected, signature) for signature in given):
+            return None
+    return "No signature matches the secret" if len(secrets) == 1 else \
+        f"No signature matches any of the {len(secrets)} secrets"
+
+
 def request_headers(msg_id, body, secrets, timestamp, basic_auth=None, custom=()):
     """Return the [name, value] headers of one attempt.
 
