@@ -10,6 +10,7 @@ import click
 from flask import current_app, url_for
 
 from . import audit, catalog, ingest, lifecycle, local_receiver, queue
+from .batch import Pump
 from .extensions import db
 from .models import Attempt, Delivery, Event, Organization, Webhook
 
@@ -46,11 +47,26 @@ def await_first_attempts(delivery_ids, timeout):
     return {delivery_id: latest.get(delivery_id) for delivery_id in delivery_ids}
 
 
-def report(delivery_ids, echo=click.echo):
-    """Deliver (this process's inline queue, or the workers), wait, and print one line per
-    delivery: its answer, or why it failed and when it is tried again."""
-    outcomes = await_first_attempts(delivery_ids, wait_timeout())
-    _stop_inline_queue()
+def send_and_report(record, echo=click.echo):
+    """Run record(), which stores deliveries and returns their ids; send them now; print one
+    line per delivery: its answer, or why it failed and when it is tried again.
+
+    With the inline queue this command sends them itself, then stops sending (the serving
+    process's own threads send later retries); with RQ the workers send them.
+    """
+    backend = queue.get_queue()
+    if isinstance(backend, queue.InlineQueue):
+        with backend.paused():
+            delivery_ids = record()
+        if delivery_ids:
+            pump = Pump(current_app._get_current_object(), slots=16, name="webhooks-command")
+            try:
+                pump.run_until_idle(wait_timeout())
+            finally:
+                pump.stop()
+    else:
+        delivery_ids = record()
+    outcomes = await_first_attempts(delivery_ids, wait_timeout()) if delivery_ids else {}
     for delivery_id, attempt in outcomes.items():
         delivery = db.session.get(Delivery, delivery_id)
         echo(f"  → {delivery.event_type} to {delivery.webhook.name} ({delivery.webhook.url}): "
@@ -73,14 +89,6 @@ def _outcome(delivery, attempt):
         return (f"failed: {answer}. Attempt {attempt.number + 1} in about {minutes} minute"
                 f"{'s' if minutes != 1 else ''}.")
     return f"failed: {answer}."
-
-
-def _stop_inline_queue():
-    """Stop this command's own inline sending threads once they have recorded what they sent:
-    a command's process ends soon after, and the app's own threads send later retries."""
-    backend = queue.get_queue()
-    if isinstance(backend, queue.InlineQueue):
-        backend.shutdown()
 
 
 def log_history_url(webhook):
@@ -115,9 +123,8 @@ def ensure_demo_webhook(org, echo=click.echo):
         echo(f"  The local receiver does not answer at {receiver.url}: start it with "
              "`flask --app app listen`, then turn the webhook on in the Webhooks tab.")
         return webhook
-    delivery = lifecycle.activate(webhook)
     echo("  Turned on; its test event (webhook.ping):")
-    report([delivery.id], echo)
+    send_and_report(lambda: [lifecycle.activate(webhook).id], echo)
     return webhook
 
 
@@ -152,14 +159,12 @@ def trigger_command(event_type, org_slug, every):
     org = db.session.scalar(db.select(Organization).filter_by(slug=org_slug))
     if org is None:
         raise click.UsageError(f"No organization {org_slug!r}.")
-    delivery_ids = []
-    for name in catalog.SUBSCRIBABLE if every else (event_type,):
-        delivery_ids.extend(_send_example(org, name))
-    if not delivery_ids:
+    types = catalog.SUBSCRIBABLE if every else (event_type,)
+    outcomes = send_and_report(lambda: [delivery_id for name in types
+                                        for delivery_id in _send_example(org, name)])
+    if not outcomes:
         click.echo("No active webhook of this organization is subscribed: nothing to deliver.")
-        _stop_inline_queue()
         return
-    outcomes = report(delivery_ids)
     webhooks = {db.session.get(Delivery, d).webhook for d in outcomes}
     for webhook in sorted(webhooks, key=lambda w: w.id):
         click.echo(f"Log History of {webhook.name}: {log_history_url(webhook)}")

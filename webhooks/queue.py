@@ -12,6 +12,7 @@ import logging
 import math
 import threading
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from flask import current_app
@@ -94,11 +95,25 @@ class InlineQueue:
         self.timer = Periodic(app, float(app.config["WEBHOOKS_RECONCILE_SECONDS"]), sweep_health)
         self.purge_timer = Periodic(app, float(app.config["WEBHOOKS_PURGE_INTERVAL_SECONDS"]),
                                     purge_expired)
+        self._paused = False
 
     def submit(self, delivery_ids):
-        """Have the pump claim new deliveries now."""
+        """Have the pump claim new deliveries now (unless paused: see paused)."""
+        if self._paused:
+            return
         self.start()
         self.pump.wake()
+
+    @contextmanager
+    def paused(self):
+        """Within it, submitting starts nothing in this process: a command that stores work
+        sends it itself (webhooks.first_delivery), or leaves it to the serving process's pump,
+        which finds due work in the database."""
+        self._paused = True
+        try:
+            yield
+        finally:
+            self._paused = False
 
     def submit_manual(self, delivery_id):
         """Have the pump send a requested resend now (it claims requested resends first)."""
