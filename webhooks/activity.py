@@ -220,6 +220,8 @@ def describe(entry):
                 else "The previous secret stopped signing at once"]
     if action == "delivery.resent":
         return [f"Event {details.get('event_id')} ({details.get('event_type')})"]
+    if action == "test_event.sent" and details.get("event_type"):
+        return [f"Example of {details['event_type']}"]
     if action in ("recovery.resend_started", "recovery.replay_started"):
         return [_window_line(details)]
     if action.startswith("api_key."):

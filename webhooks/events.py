@@ -131,9 +131,12 @@ def accept(org_slug, event_type, data, host_event_id=None, occurred_at=None):
     return Recorded(stored.public_id, len(stored.delivery_ids), False)
 
 
-def store_ping(webhook):
-    """Store a webhook.ping delivery to this one webhook; return its id. Does not commit."""
-    data = {"webhook_id": webhook.id, "message": "Test event from Webhooks."}
-    stored = store(db.session.connection(), webhook.organization, catalog.PING.type, data,
-                   [webhook.id])
+def store_test_event(webhook, event_type=catalog.PING.type):
+    """Store a test event for this one webhook: a webhook.ping, or the catalog's example of
+    event_type; return its delivery's id. Does not commit."""
+    if event_type == catalog.PING.type:
+        data = {"webhook_id": webhook.id, "message": "Test event from Webhooks."}
+    else:
+        data = catalog.BY_TYPE[event_type].example
+    stored = store(db.session.connection(), webhook.organization, event_type, data, [webhook.id])
     return stored.delivery_ids[0]

@@ -11,6 +11,8 @@ from .extensions import db
 from .models import Delivery, Webhook, utcnow
 
 RESEND_NEEDS_ACTIVE = "Turn the webhook on to resend this event."
+TEST_EVENT_NEEDS_ACTIVE = ("Turn the webhook on to send it a {event_type} test event; "
+                           "while it is off it gets webhook.ping only.")
 
 
 def create(webhook):
@@ -52,10 +54,12 @@ def activate(webhook):
     return _ping(webhook, "webhook.activated")
 
 
-def _ping(webhook, action):
+def _ping(webhook, action, event_type=catalog.PING.type):
     """Store a test event for the webhook, record action with it, commit, queue; return it."""
-    delivery_id = events.store_ping(webhook)
-    audit.record(webhook.organization_id, action, webhook=webhook, delivery_id=delivery_id)
+    delivery_id = events.store_test_event(webhook, event_type)
+    details = {"event_type": event_type} if event_type != catalog.PING.type else None
+    audit.record(webhook.organization_id, action, webhook=webhook, delivery_id=delivery_id,
+                 details=details)
     db.session.commit()
     queue.submit([delivery_id])
     return db.session.get(Delivery, delivery_id)
@@ -97,9 +101,20 @@ def delete(webhook):
     db.session.commit()
 
 
-def send_test_event(webhook):
-    """Send a webhook.ping to the webhook (on or off); return its delivery."""
-    return _ping(webhook, "test_event.sent")
+def test_event_refusal(webhook, event_type):
+    """Return why the webhook cannot be sent a test event of event_type now, or None: any
+    webhook gets a webhook.ping; the catalog's examples go to a webhook that is on."""
+    if event_type not in catalog.BY_TYPE:
+        return f"Unknown event type {event_type[:64]!r}."
+    if not catalog.sendable(event_type, webhook.is_active):
+        return TEST_EVENT_NEEDS_ACTIVE.format(event_type=event_type)
+    return None
+
+
+def send_test_event(webhook, event_type=catalog.PING.type):
+    """Send the webhook a test event (see test_event_refusal, checked first); return its
+    delivery."""
+    return _ping(webhook, "test_event.sent", event_type)
 
 
 def resend_refusal(webhook, delivery, event=None):

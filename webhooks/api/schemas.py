@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from .. import audit, history, secret_rotation
+from .. import audit, catalog, history, secret_rotation
 from ..models import ApiKey, AuditEntry
 
 OUTCOMES = Literal[tuple(history.OUTCOMES)]
@@ -196,6 +196,12 @@ class DeliveryDetail(DeliveryOut):
         None, description="Why the payload is null, e.g. \"Payload removed after 30 days "
                           "(retention)\"; null while it is kept.")
     attempts: list[AttemptOut]
+
+
+class TestEventRequest(Body):
+    event_type: Literal[tuple(catalog.BY_TYPE)] = Field(
+        catalog.PING.type, description="webhook.ping (any webhook), or an event type whose "
+                                       "catalog example is sent (a webhook that is on).")
 
 
 class TestEvent(BaseModel):

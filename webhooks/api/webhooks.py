@@ -13,8 +13,8 @@ from ..views import MAX_ID
 from . import answers, bp, cursors, operation
 from .auth import current_key
 from .errors import problem
-from .schemas import (Errors, Page, Rotate, Secret, Switched, TestEvent, WebhookCreate,
-                      WebhookOut, WebhookPage, WebhookUpdate)
+from .schemas import (Errors, Page, Rotate, Secret, Switched, TestEvent, TestEventRequest,
+                      WebhookCreate, WebhookOut, WebhookPage, WebhookUpdate)
 from .serialize import delivery_out, webhook_out
 
 TAGS = ["Webhooks"]
@@ -164,10 +164,16 @@ def deactivate_webhook(webhook_id):
 
 
 @bp.post("/webhooks/<int:webhook_id>/test-event")
-@operation(resp=answers(write=True, HTTP_202=TestEvent, HTTP_404=Errors), tags=TAGS)
-def send_test_event(webhook_id):
-    """Send a webhook.ping (on or off); its result appears in the webhook's deliveries."""
-    delivery = lifecycle.send_test_event(get_webhook(webhook_id))
+@operation(json=TestEventRequest,
+           resp=answers(write=True, HTTP_202=TestEvent, HTTP_404=Errors), tags=TAGS)
+def send_test_event(webhook_id, json: TestEventRequest):
+    """Send a test event: a webhook.ping (on or off; the default), or the catalog's example of
+    an event type (409 while the webhook is off); its result appears in its deliveries."""
+    webhook = get_webhook(webhook_id)
+    refusal = lifecycle.test_event_refusal(webhook, json.event_type)
+    if refusal:
+        return problem(409, refusal, "event_type")
+    delivery = lifecycle.send_test_event(webhook, json.event_type)
     return TestEvent(delivery=delivery_out(delivery)), 202
 
 

@@ -1,7 +1,7 @@
 """Log History on the webhook's detail screen: deliveries, attempts, resend, test event, secret."""
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from .. import history, lifecycle, secret_rotation
+from .. import catalog, history, lifecycle, secret_rotation
 from ..access import get_webhook, webhooks_permission_required
 from ..redirects import local_path_or
 from . import ID, MAX_ID, respond, wants_fragment
@@ -101,13 +101,25 @@ def resend(slug, webhook_id, delivery_id):
                    trigger=_delivery_changed(row))
 
 
+@bp.app_template_global()
+def test_event_types():
+    """The choices of "Send test event": webhook.ping, and the catalog by kind."""
+    return catalog.PING, catalog.by_kind()
+
+
 @bp.route("/test-event", methods=["POST"])
 @webhooks_permission_required
 def test_event(slug, webhook_id):
-    """Send a webhook.ping to this webhook; its result appears in Log History."""
+    """Send a test event (webhook.ping, or a catalog example) to this webhook; its result
+    appears in Log History."""
     webhook = get_webhook(g.org, webhook_id)
-    lifecycle.send_test_event(webhook)
-    flash("Test event sent. Its result appears in Log History.", "success")
+    event_type = request.form.get("event_type") or catalog.PING.type
+    refusal = lifecycle.test_event_refusal(webhook, event_type)
+    if refusal:
+        flash(refusal, "error")
+    else:
+        lifecycle.send_test_event(webhook, event_type)
+        flash(f"Test event sent ({event_type}). Its result appears in Log History.", "success")
     if wants_fragment():
         return respond(render_template("_flashes.html"), trigger={"logChanged": {}})
     return respond(redirect(_safe_next(url_for(".log", slug=slug, webhook_id=webhook_id))))

@@ -24,7 +24,7 @@ WRITES = [("POST", "/webhooks"), ("PATCH", "/webhooks/{id}"), ("DELETE", "/webho
           ("POST", "/webhooks/{id}/recoveries/replay-missed"),
           ("POST", "/webhooks/{id}/recoveries/dismiss-missed"),
           ("POST", "/webhooks/{id}/recoveries/{recovery}/cancel")]
-BODIES = {"rotate": {}, "resend-failed": {"from": "2026-11-01T00:00:00Z",
+BODIES = {"rotate": {}, "test-event": {}, "resend-failed": {"from": "2026-11-01T00:00:00Z",
                                           "to": "2026-11-02T00:00:00Z"}}
 
 

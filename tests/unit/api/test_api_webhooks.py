@@ -179,6 +179,20 @@ def test_send_test_event_answers_202_with_its_delivery(api, factory, org):
     assert delivery["event_type"] == "webhook.ping" and delivery["message_id"].startswith("msg_")
 
 
+def test_send_test_event_of_a_chosen_type(api, factory, org):
+    webhook = factory.webhook(org, active=True)
+    response = api.post(f"/webhooks/{webhook.id}/test-event", json={"event_type": "job.assigned"})
+    assert response.status_code == 202
+    assert response.get_json()["delivery"]["event_type"] == "job.assigned"
+    webhook.is_active = False
+    db.session.commit()
+    refused = api.post(f"/webhooks/{webhook.id}/test-event", json={"event_type": "job.assigned"})
+    assert refused.status_code == 409
+    assert refused.get_json()["errors"][0]["path"] == "event_type"
+    unknown = api.post(f"/webhooks/{webhook.id}/test-event", json={"event_type": "job.nope"})
+    assert unknown.status_code == 422
+
+
 def test_the_secret_is_revealed_rotated_and_its_overlap_ended(api, factory, org):
     webhook = factory.webhook(org)
     first = api.get(f"/webhooks/{webhook.id}/secret")

@@ -1,5 +1,6 @@
 """Log History's actions and who may take them: resend, test event, queue outage, deactivated webhook."""
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,8 +9,9 @@ from tests.support.deliveries import T0, failed_attempt, stored_delivery
 from tests.support.log_table import LogTable, log_url, table
 from tests.support.polling import HX
 from tests.support.queues import RecordingQueue
+from webhooks import catalog
 from webhooks.extensions import db
-from webhooks.models import Delivery
+from webhooks.models import AuditEntry, Delivery
 
 
 # -- access ------------------------------------------------------------------------------------
@@ -111,6 +113,39 @@ def test_send_test_event_without_javascript_redirects_back(client, webhook, sent
     assert response.status_code == 302 and response.headers["Location"] == detail
     assert len(sent.submitted) == 1
     assert "Test event sent" in client.get(detail).get_data(as_text=True)
+
+
+def test_send_test_event_of_a_chosen_type_sends_the_catalog_example(client, webhook, sent):
+    response = client.post(f"/orgs/acme/webhooks/{webhook.id}/test-event",
+                           data={"event_type": "estimate.updated"}, headers=HX)
+    assert "Test event sent (estimate.updated)" in response.get_data(as_text=True)
+    delivery = db.session.scalar(db.select(Delivery).filter_by(webhook_id=webhook.id))
+    assert delivery.event_type == "estimate.updated" and sent.submitted == [[delivery.id]]
+    assert json.loads(delivery.event.payload)["data"] == catalog.BY_TYPE["estimate.updated"].example
+    entry = db.session.scalar(db.select(AuditEntry).filter_by(action="test_event.sent"))
+    assert entry.details == {"event_type": "estimate.updated"} and entry.delivery_id == delivery.id
+
+
+def test_a_webhook_that_is_off_gets_only_the_ping(client, factory, org, sent):
+    webhook = factory.webhook(org, active=False)
+    page = client.get(f"/orgs/acme/webhooks/{webhook.id}").get_data(as_text=True)
+    choice = re.search(r'<select name="event_type" id="test-event-type".*?</select>', page, re.S)[0]
+    assert re.findall(r'value="([^"]+)"', choice) == ["webhook.ping"]
+    for event_type, refusal in (("job.created", "Turn the webhook on to send it a job.created "
+                                                "test event; while it is off it gets webhook.ping only."),
+                                ("job.nope", "Unknown event type &#39;job.nope&#39;.")):
+        response = client.post(f"/orgs/acme/webhooks/{webhook.id}/test-event",
+                               data={"event_type": event_type}, headers=HX)
+        assert refusal in response.get_data(as_text=True)
+    assert sent.submitted == [] and db.session.scalar(db.select(db.func.count(Delivery.id))) == 0
+
+
+def test_the_test_event_choice_lists_every_type_by_kind(client, webhook):
+    page = client.get(f"/orgs/acme/webhooks/{webhook.id}").get_data(as_text=True)
+    for kind, types in catalog.by_kind():
+        assert f'<optgroup label="{kind}">' in page
+        for event_type in types:
+            assert f'<option value="{event_type.type}">{event_type.label} ({event_type.type})</option>' in page
 
 
 def test_rows_of_earlier_days_keep_their_own_dates(client, webhook):
