@@ -1,9 +1,10 @@
-"""The in-app event reference: every event type, its fields and an example."""
+"""The in-app event reference: every event type, its fields and an example; verifying
+signatures, and receiving code for each platform (webhooks.receiving)."""
 import json
 
 from flask import Blueprint, g, render_template
 
-from .. import catalog, overview
+from .. import catalog, overview, receiving
 from ..access import webhooks_permission_required
 
 bp = Blueprint("reference", __name__)
@@ -21,4 +22,5 @@ def events(slug):
     return render_template(
         "reference/events.html", org=g.org, groups=catalog.by_kind(), ping=catalog.PING,
         fields=fields, examples=examples, retry_schedule=overview.retry_schedule(),
+        receiving=receiving.PLATFORMS, receiving_source=receiving.source,
     )
