@@ -6,6 +6,7 @@ one given), prints a line per delivery, and answers as told: a chosen status, af
 delay, or with what the integrator's own server answered when it relays (--forward-to).
 """
 import json
+import socket
 import ssl
 import threading
 import time
@@ -182,6 +183,17 @@ def _reason(exc):
     return text[:200]
 
 
+def _port_taken(port):
+    """Return why the receiver's port cannot be listened on (werkzeug would exit), or None."""
+    try:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+            probe.bind((receivers.HOST, port))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 class QuietHandler(WSGIRequestHandler):
     """The receiver prints its own line per delivery; no access log besides."""
 
@@ -221,12 +233,12 @@ def listen_command(status, delay, forward_to, show_payload, secret):
                                "your server's answer is the status.")
     if forward_to and not forward_to.lower().startswith(("http://", "https://")):
         raise click.UsageError("--forward-to needs an http:// or https:// URL.")
-    receiver_app = Receiver(app, receiver, status, delay, forward_to, show_payload, secret)
-    try:
-        server = serve(receiver_app, receiver.port)
-    except OSError as exc:
-        raise click.ClickException(f"Cannot listen on {receiver.url}: {exc.strerror or exc}. "
-                                   "Is another receiver running? (WEBHOOKS_LISTEN_PORT sets the port)")
+    taken = _port_taken(receiver.port)
+    if taken:
+        raise click.ClickException(f"Cannot listen on {receiver.url}: {taken}. Is another receiver "
+                                   "running? (WEBHOOKS_LISTEN_PORT sets the port)")
+    server = serve(Receiver(app, receiver, status, delay, forward_to, show_payload, secret),
+                   receiver.port)
     how = f"relaying to {forward_to}" if forward_to else f"answering {status}"
     if delay:
         how += f" after {delay:g} s"

@@ -315,3 +315,19 @@ def test_the_receiver_answers_deliveries_in_parallel(dev_app, tmp_path):
         for delivery_id in ids:
             _attempts(delivery_id, 1)
     assert len(running.lines) == 10 and all("→ 200" in line for line in running.lines)
+
+
+def test_listen_refuses_options_that_contradict_each_other(dev_app):
+    runner = dev_app.test_cli_runner()
+    both = runner.invoke(args=["listen", "--status", "500", "--forward-to", "http://localhost:3000/"])
+    assert both.exit_code == 2 and "--status and --forward-to exclude each other" in both.output
+    scheme = runner.invoke(args=["listen", "--forward-to", "ftp://localhost/"])
+    assert scheme.exit_code == 2 and "http:// or https://" in scheme.output
+    status = runner.invoke(args=["listen", "--status", "42"])
+    assert status.exit_code == 2
+
+
+def test_listen_says_when_its_port_is_taken(dev_app, tmp_path):
+    with listening(dev_app, tmp_path / "instance"):  # the same port, already listening
+        result = dev_app.test_cli_runner().invoke(args=["listen"])
+    assert result.exit_code == 1 and "Cannot listen on https://127.0.0.1:" in result.output
