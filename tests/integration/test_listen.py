@@ -6,6 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.conftest import REDIS_TEST_URL
 from tests.support.deliveries import raise_event
 from tests.support.listening import free_port, listening, use_local_receiver
 from tests.support.polling import wait_until
@@ -248,6 +249,21 @@ def test_trigger_sends_the_catalog_example_through_ingest(dev_app, tmp_path):
     assert len(running.lines) == len(rows)
     event = rows[0].event
     assert json.loads(event.payload)["data"] == catalog.BY_TYPE["job.created"].example
+
+
+@pytest.mark.parametrize("database", [pytest.param("postgres", marks=[pytest.mark.postgres,
+                                                                      pytest.mark.redis])])
+def test_trigger_with_rq_reports_what_a_worker_sent(make_app, rq_processes, redis_conn, tmp_path):
+    port, instance = free_port(), tmp_path / "instance"
+    rq_processes(WEBHOOKS_LISTEN_PORT=port, WEBHOOKS_INSTANCE_PATH=str(instance),
+                 WEBHOOKS_ALLOW_PRIVATE_TARGETS=0)
+    app = make_app(WEBHOOKS_QUEUE="rq", REDIS_URL=REDIS_TEST_URL, **DEVELOPMENT)
+    with app.app_context(), listening(app, instance, port=port) as running:
+        _webhook(running.webhook_url)
+        result = app.test_cli_runner().invoke(args=["trigger", "job.created", "--org", "acme"])
+    assert result.exit_code == 0, result.output
+    assert f"→ job.created to Local ({running.webhook_url}): 200 in " in result.output
+    assert "verified" in running.lines[0]
 
 
 def test_trigger_refuses_what_it_cannot_send(dev_app):

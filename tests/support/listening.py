@@ -33,10 +33,10 @@ def use_local_receiver(app, instance_dir, port=None):
 
 
 @contextmanager
-def listening(app, instance_dir, **options):
+def listening(app, instance_dir, port=None, **options):
     """Run the receiver for app (listen's options: status, delay, forward_to, show_payload,
     secret); yield a Listening whose lines are what it printed."""
-    receiver = use_local_receiver(app, instance_dir)
+    receiver = use_local_receiver(app, instance_dir, port)
     running = Listening(receiver)
     receiver_app = listen.Receiver(app, receiver, echo=running.lines.append, **options)
     with serving(listen.serve(receiver_app, receiver.port)):
