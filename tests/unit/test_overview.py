@@ -61,7 +61,8 @@ def test_pages_explain_the_configured_retry_schedule(make_app, factory_for):
             "after 4 failed attempts it stops") in new
     reference = client.get("/orgs/acme/webhooks/events").get_data(as_text=True)
     assert "retried after 2 minutes, then 1 hour after that, then 2 hours after that, 4 attempts in all" in reference
-    assert "5 minutes" not in new + reference
+    # (the receiving code's own five-minute timestamp tolerance is another matter)
+    assert "5 minutes" not in new + reference.split('id="receiving"')[0]
 
 
 @pytest.fixture
