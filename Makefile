@@ -57,6 +57,7 @@ bench: install-test
 	$(BIN)/python bench/loghistory.py
 	$(BIN)/python bench/stats.py
 	$(BIN)/python bench/purge.py
+	$(BIN)/python bench/first_delivery.py
 
 clean:
 	rm -rf $(VENV) $(INSTANCE)/webhooks.sqlite3
