@@ -243,7 +243,8 @@ def test_trigger_sends_the_catalog_example_through_ingest(dev_app, tmp_path):
     assert f"/orgs/acme/webhooks/{webhook.id}/log" in result.output
     assert every.exit_code == 0 and every.output.count(": 200 in ") == len(catalog.SUBSCRIBABLE)
     db.session.rollback()
-    rows = db.session.scalars(db.select(Delivery).filter_by(webhook_id=webhook.id)).all()
+    rows = db.session.scalars(db.select(Delivery).filter_by(webhook_id=webhook.id)
+                              .order_by(Delivery.id)).all()
     assert len(rows) == 1 + len(catalog.SUBSCRIBABLE)
     assert {d.state for d in rows} == {Delivery.SUCCEEDED}
     assert len(running.lines) == len(rows)
