@@ -36,7 +36,7 @@ run: install $(INSTANCE)/internal_token
 	$(BIN)/flask --app app db upgrade || exit 1; \
 	$(BIN)/flask --app app listen & listener=$$!; \
 	trap 'kill $$listener 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/flask --app app demo || exit 1; \
+	$(BIN)/flask --app app demo --wait-for-receiver 15 || exit 1; \
 	echo; \
 	echo "Open http://$(HOST):$(PORT)/ and sign in with the demo login above: Webhooks tab,"; \
 	echo "Local receiver, Log History. Send an event from another terminal:"; \

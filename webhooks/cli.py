@@ -106,7 +106,10 @@ def _read_password(from_stdin):
 
 @click.command("demo")
 @click.option("--password", default=None, help="Demo password (random if not given).")
-def demo(password):
+@click.option("--wait-for-receiver", "wait", type=click.FloatRange(0, 120), default=0,
+              metavar="SECONDS", help="Wait this long for the local receiver to start before "
+                                      "turning the demo webhook on (make run: 15).")
+def demo(password, wait):
     """Create a demo organization and user, print how to sign in; in development, give it a
     webhook to the local receiver (flask --app app listen) and turn it on."""
     email = "demo@example.com"
@@ -126,7 +129,7 @@ def demo(password):
     token = current_app.config.get("WEBHOOKS_INTERNAL_TOKEN")
     if token:
         click.echo(f"Internal token (Authorization: Bearer …): {token}")
-    first_delivery.ensure_demo_webhook(org)
+    first_delivery.ensure_demo_webhook(org, wait)
 
 
 def init_app(app):

@@ -15,7 +15,6 @@ from .extensions import db
 from .models import Attempt, Delivery, Event, Organization, Webhook
 
 DEMO_WEBHOOK_NAME = "Local receiver"
-RECEIVER_WAIT_SECONDS = 15
 
 
 # --- Waiting for first attempts ----------------------------------------------------------------
@@ -101,10 +100,11 @@ def log_history_url(webhook):
 # --- The demo webhook ------------------------------------------------------------------------
 
 
-def ensure_demo_webhook(org, echo=click.echo):
-    """Give org a webhook to the local receiver, subscribed to everything, and turn it on (its
-    test event then shows whether the receiver answers). Returns the webhook, or None in
-    production. Once there, it is left as it is."""
+def ensure_demo_webhook(org, wait_seconds=0.0, echo=click.echo):
+    """Give org a webhook to the local receiver, subscribed to everything, and turn it on once
+    the receiver answers (waiting up to wait_seconds for it to start): its test event then
+    shows that it does. Returns the webhook, or None in production. Once there, it is left as
+    it is."""
     receiver = local_receiver.of(current_app)
     if receiver is None:
         return None
@@ -119,7 +119,7 @@ def ensure_demo_webhook(org, echo=click.echo):
                       event_types=list(catalog.SUBSCRIBABLE))
     lifecycle.create(webhook)
     echo(f"Demo webhook: {webhook.name} → {webhook.url}, every event type")
-    if not _answering(receiver, RECEIVER_WAIT_SECONDS):
+    if not _answering(receiver, wait_seconds):
         echo(f"  The local receiver does not answer at {receiver.url}: start it with "
              "`flask --app app listen`, then turn the webhook on in the Webhooks tab.")
         return webhook
