@@ -11,6 +11,7 @@ from flask import current_app, url_for
 
 from . import audit, catalog, ingest, lifecycle, local_receiver, queue
 from .batch import Pump
+from .config import setting
 from .extensions import db
 from .models import Attempt, Delivery, Event, Organization, Webhook
 
@@ -22,9 +23,7 @@ DEMO_WEBHOOK_NAME = "Local receiver"
 
 def wait_timeout():
     """How long the first attempts can take: connecting, the whole attempt, and a margin."""
-    config = current_app.config
-    return (float(config["WEBHOOKS_CONNECT_TIMEOUT_SECONDS"])
-            + float(config["WEBHOOKS_TIMEOUT_SECONDS"]) + 5)
+    return setting("WEBHOOKS_CONNECT_TIMEOUT_SECONDS") + setting("WEBHOOKS_TIMEOUT_SECONDS") + 5
 
 
 def await_first_attempts(delivery_ids, timeout):

@@ -19,7 +19,7 @@ from flask import current_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import crypto, local_receiver as receivers, secret_rotation, signing
+from . import local_receiver as receivers, secret_rotation, signing
 from .extensions import db
 from .models import Webhook
 
@@ -94,7 +94,7 @@ class Receiver:
                 rows = db.session.scalars(db.select(Webhook).where(
                     Webhook.deleted_at.is_(None),
                     Webhook.url.startswith(self.receiver.url, autoescape=True))).all()
-                return [(f"{w.name} ({w.organization.slug})", _secrets_of(w))
+                return [(f"{w.name} ({w.organization.slug})", secret_rotation.signing_secrets(w))
                         for w in rows if self.receiver.serves(w.url)]
             finally:
                 db.session.remove()
@@ -157,14 +157,6 @@ class Receiver:
         if self.show_payload:
             self.echo(json.dumps(envelope, indent=2, ensure_ascii=False)
                       if envelope is not None else body.decode("utf-8", "replace"))
-
-
-def _secrets_of(webhook):
-    secrets = [webhook.signing_secret]
-    if secret_rotation.previous_expires_at(webhook):
-        secrets.append(crypto.decrypt(crypto.credential_keys(current_app.config),
-                                      webhook.previous_secret_encrypted))
-    return secrets
 
 
 def _json(body):

@@ -199,6 +199,14 @@ class Webhook(db.Model):
         self.secret_encrypted = crypto.encrypt(crypto.credential_keys(current_app.config), value)
 
     @property
+    def previous_signing_secret(self):
+        """The secret before the latest rotation, expired or not (webhooks.secret_rotation)."""
+        if not self.previous_secret_encrypted:
+            return None
+        return crypto.decrypt(crypto.credential_keys(current_app.config),
+                              self.previous_secret_encrypted)
+
+    @property
     def basic_password(self):
         if not self.basic_password_encrypted:
             return None

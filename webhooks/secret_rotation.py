@@ -58,5 +58,13 @@ def previous_expires_at(webhook, now=None):
     return None
 
 
+def signing_secrets(webhook, now=None):
+    """The secrets that sign the webhook's deliveries now: the current one, and the previous one
+    while its grace period lasts."""
+    if previous_expires_at(webhook, now):
+        return [webhook.signing_secret, webhook.previous_signing_secret]
+    return [webhook.signing_secret]
+
+
 def _forget_previous(webhook):
     webhook.previous_secret_encrypted = webhook.previous_secret_expires_at = None

@@ -14,7 +14,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.support.listening import free_port
+from tests.support.servers import free_port
 from tests.support.polling import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.https, pytest.mark.slow]

@@ -9,9 +9,9 @@ import pytest
 
 from tests.conftest import REDIS_TEST_URL
 from tests.support.deliveries import raise_event
-from tests.support.listening import free_port, listening, use_local_receiver
+from tests.support.listening import listening, use_local_receiver
 from tests.support.polling import wait_until
-from tests.support.servers import serving
+from tests.support.servers import free_port, serving
 from webhooks import catalog, failures, local_receiver, urlguard
 from webhooks.extensions import db
 from webhooks.models import Attempt, Delivery, Organization, Webhook

@@ -17,7 +17,8 @@ import requests
 
 from tests.conftest import Factory
 from tests.support.deliveries import fresh, wait_for_attempts
-from tests.support.listening import free_port, listening
+from tests.support.listening import listening
+from tests.support.servers import free_port
 from tests.support.polling import wait_until
 from webhooks import catalog, lifecycle, receiving, signing
 from webhooks.extensions import db

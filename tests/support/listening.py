@@ -1,18 +1,11 @@
 """The development receiver (`flask --app app listen`) run from a test: its real server and
 certificate, on a free port of 127.0.0.1, in a thread."""
-import socket
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from webhooks import listen, local_receiver
 
-from .servers import serving
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from .servers import free_port, serving
 
 
 @dataclass

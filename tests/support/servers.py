@@ -1,4 +1,5 @@
 """Serving the app (or a stand-in host page) on 127.0.0.1 from a thread, for browsers to load."""
+import socket
 import threading
 from contextlib import contextmanager
 
@@ -14,6 +15,13 @@ def serving(server):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def free_port():
+    """Return a port of 127.0.0.1 that nothing listens on (for a server started later)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def app_server(app, ssl_context=None):

@@ -1,6 +1,5 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps every message it receives, parsed."""
 import errno
-import socket
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -8,6 +7,8 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+
+from .servers import free_port
 
 
 @dataclass
@@ -44,12 +45,6 @@ class Mailbox:
             if not self._changed.wait_for(lambda: len(self.messages) >= count, timeout):
                 raise AssertionError(f"{len(self.messages)} emails arrived, {count} expected")
             return list(self.messages)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class SMTPServer:

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from markupsafe import escape
 
-from tests.support.smtp import free_port, running_smtp_server
+from tests.support.servers import free_port
+from tests.support.smtp import running_smtp_server
 from webhooks import failures, mail, notices
 from webhooks.columns import utcnow
 

@@ -110,3 +110,14 @@ def test_an_expired_previous_secret_is_no_longer_mentioned(client, webhook):
     page = tab(client, webhook)
 
     assert STOP not in page and "<dt>Previous secret</dt>" not in page
+
+
+def test_the_signing_secrets_are_the_current_one_and_the_previous_one_while_it_lasts(webhook):
+    before = webhook.signing_secret
+    assert secret_rotation.signing_secrets(webhook) == [before]
+    secret_rotation.rotate(webhook, timedelta(hours=1))
+    assert secret_rotation.signing_secrets(webhook) == [webhook.signing_secret, before]
+    later = utcnow() + timedelta(hours=2)
+    assert secret_rotation.signing_secrets(webhook, now=later) == [webhook.signing_secret]
+    secret_rotation.stop_previous(webhook)
+    assert secret_rotation.signing_secrets(webhook) == [webhook.signing_secret]
