@@ -1,6 +1,5 @@
 """The internal endpoint the host application posts events to: authenticate, validate, record."""
 from flask import Blueprint, current_app
-from jsonschema import Draft202012Validator
 
 from . import catalog, events, validation
 from .internal_api import json_errors, parse_object, problem, token_problem
@@ -25,12 +24,12 @@ REQUEST_SCHEMA = {
     "required": ["organization_id", "type", "data"],
     "additionalProperties": False,
 }
-_REQUEST_VALIDATOR = Draft202012Validator(REQUEST_SCHEMA, format_checker=validation.FORMAT_CHECKER)
+_REQUEST_CHECK = validation.SchemaCheck(REQUEST_SCHEMA)
 
 
 def _problems(document):
     """Return every problem of the request: envelope fields first, then data against its type."""
-    errors = validation.errors_of(_REQUEST_VALIDATOR, document)
+    errors = _REQUEST_CHECK.errors(document)
     event_type = document.get("type")
     if isinstance(event_type, str) and event_type not in catalog.SUBSCRIBABLE:
         message = (f"{event_type[:64]!r} is sent by the service itself." if event_type in catalog.BY_TYPE
