@@ -42,18 +42,19 @@ def envelope_payload(public_id, event_type, created_at, occurred_at, organizatio
 
 OrgRef = namedtuple("OrgRef", "id slug")
 
+_orgs, _hooks = Organization.__table__, Webhook.__table__
+# Built once: SQLAlchemy then reuses its compiled form and cache key on every request.
+_TARGETS = (db.select(_orgs.c.id, _hooks.c.id, _hooks.c.event_types)
+            .outerjoin(_hooks, (_hooks.c.organization_id == _orgs.c.id)
+                       & _hooks.c.is_active.is_(True) & _hooks.c.deleted_at.is_(None))
+            .where(_orgs.c.slug == db.bindparam("slug"))
+            .order_by(_hooks.c.id))
+
 
 def _organization_and_targets(connection, slug, event_type):
     """Return (OrgRef, [webhook id]) of the active webhooks subscribed to event_type, in one
     query; (None, []) for an unknown slug."""
-    orgs, hooks = Organization.__table__, Webhook.__table__
-    rows = connection.execute(
-        db.select(orgs.c.id, hooks.c.id, hooks.c.event_types)
-        .outerjoin(hooks, (hooks.c.organization_id == orgs.c.id)
-                   & hooks.c.is_active.is_(True) & hooks.c.deleted_at.is_(None))
-        .where(orgs.c.slug == slug)
-        .order_by(hooks.c.id)
-    ).all()
+    rows = connection.execute(_TARGETS, {"slug": slug}).all()
     if not rows:
         return None, []
     targets = [wid for _, wid, types in rows if wid is not None and event_type in (types or ())]
@@ -75,6 +76,11 @@ def _recorded_duplicate(org_id, host_event_id):
     return Recorded(public_id, count, True)
 
 
+_INSERT_EVENT = db.insert(Event.__table__).returning(Event.__table__.c.id)
+_INSERT_DELIVERIES = db.insert(Delivery.__table__).returning(Delivery.__table__.c.id,
+                                                             sort_by_parameter_order=True)
+
+
 def store(connection, org, event_type, data, webhook_ids, host_event_id=None, occurred_at=None):
     """Insert an event and one pending delivery, due now, per webhook id; return a Stored.
 
@@ -87,16 +93,15 @@ def store(connection, org, event_type, data, webhook_ids, host_event_id=None, oc
     """
     public_id, now = new_id("evt"), utcnow()
     payload = envelope_payload(public_id, event_type, now, occurred_at, org.slug, data)
-    event_table, delivery_table = Event.__table__, Delivery.__table__
     event_pk = connection.execute(
-        db.insert(event_table).returning(event_table.c.id),
+        _INSERT_EVENT,
         {"public_id": public_id, "organization_id": org.id, "type": event_type,
          "host_event_id": host_event_id, "payload": payload, "created_at": now},
     ).scalar_one()
     delivery_ids = []
     if webhook_ids:
         delivery_ids = connection.execute(
-            db.insert(delivery_table).returning(delivery_table.c.id, sort_by_parameter_order=True),
+            _INSERT_DELIVERIES,
             [{"public_id": new_id("msg"), "event_id": event_pk, "webhook_id": webhook_id,
               "organization_id": org.id, "event_type": event_type, "state": Delivery.PENDING,
               "attempt_count": 0, "next_attempt_at": now, "created_at": now, "updated_at": now}
