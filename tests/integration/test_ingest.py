@@ -4,13 +4,14 @@ import io
 import json
 
 import pytest
+import sqlalchemy
 from jsonschema import Draft202012Validator
 from markupsafe import escape
 
 from tests.support.queues import RecordingQueue
 from webhooks import catalog, lifecycle, validation
 from webhooks.extensions import db
-from webhooks.models import Delivery, Event
+from webhooks.models import Delivery, Event, Organization
 
 TOKEN = "test-internal-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -135,6 +136,35 @@ def test_ping_payload_matches_the_ping_schema(factory, acme):
     envelope = json.loads(delivery.event.payload)
     assert envelope["type"] == "webhook.ping"
     assert validation.validate_data("webhook.ping", envelope["data"]) == []
+
+
+def test_on_postgresql_an_event_costs_two_statements_outside_any_transaction(app, client, factory,
+                                                                           acme, database):
+    if database != "postgres":
+        pytest.skip("SQLite stores in one local transaction")
+    factory.webhook(acme)
+    factory.webhook(acme, name="Second")
+    db.session.commit()
+    seen = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement.split()[0], conn.connection.dbapi_connection.autocommit))
+
+    sqlalchemy.event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert post(client, event()).status_code == 202
+    finally:
+        sqlalchemy.event.remove(db.engine, "before_cursor_execute", note)
+    assert seen == [("SELECT", True), ("WITH", True)]  # the look-up, then event and deliveries
+    assert counts() == (1, 2)
+
+
+def test_after_ingest_the_pooled_connection_is_transactional_again(app, client, acme):
+    assert post(client, event()).status_code == 202
+    db.session.add(Organization(slug="rolled-back", name="Rolled back"))
+    db.session.flush()
+    db.session.rollback()  # had autocommit stayed on, the flush would have been kept
+    assert db.session.scalar(db.select(Organization).filter_by(slug="rolled-back")) is None
 
 
 # -- Idempotency -----------------------------------------------------------------------------
