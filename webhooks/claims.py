@@ -18,7 +18,7 @@ from .config import setting
 from .extensions import db
 from .fairness import (EPOCH, allowance, endpoint_cap, fair_shares, in_key_order, pending_key,
                        unheld, waiting_webhooks)
-from .models import Attempt, Delivery, Event, Recovery, Webhook, utcnow
+from .models import Attempt, Delivery, Event, Recovery, UTCDateTime, Webhook, utcnow
 from .signing import request_headers
 
 _deliveries, _events, _webhooks = Delivery.__table__, Event.__table__, Webhook.__table__
@@ -101,34 +101,40 @@ def _still_due(now):
 def lock_webhooks(ids):
     """Lock these webhooks' rows for this transaction, as claimers and the health sweep do;
     return the ids held (on PostgreSQL, rows another transaction holds are skipped)."""
-    w = _webhooks.c
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         # Another worker claiming for one of these webhooks right now: skip it this round.
-        return set(connection.execute(db.select(w.id).where(w.id.in_(ids))
-                                      .with_for_update(skip_locked=True)).scalars())
+        return set(connection.execute(_LOCK_SKIPPING_LOCKED, {"ids": list(ids)}).scalars())
     # SQLite: the first write of the transaction takes the database's write lock.
-    connection.execute(db.update(_webhooks).where(w.id.in_(ids))
-                       .values(unanswered_streak=w.unanswered_streak, updated_at=w.updated_at))
+    connection.execute(_TAKE_WRITE_LOCK, {"ids": list(ids)})
     return set(ids)
+
+
+# Statements of every claim, built once: building them cost more CPU than running them.
+_IDS = db.bindparam("ids", expanding=True)
+_LOCK_SKIPPING_LOCKED = (db.select(_webhooks.c.id).where(_webhooks.c.id.in_(_IDS))
+                         .with_for_update(skip_locked=True))
+_TAKE_WRITE_LOCK = (db.update(_webhooks).where(_webhooks.c.id.in_(_IDS))
+                    .values(unanswered_streak=_webhooks.c.unanswered_streak,
+                            updated_at=_webhooks.c.updated_at))
+_HELD = (db.select(_deliveries.c.webhook_id, _deliveries.c.lease_owner, db.func.count())
+         .where(_deliveries.c.webhook_id.in_(_IDS),
+                _deliveries.c.lease_until >= db.bindparam("now", type_=UTCDateTime))
+         .group_by(_deliveries.c.webhook_id, _deliveries.c.lease_owner))
+_STREAKS = db.select(_webhooks.c.id, _webhooks.c.unanswered_streak).where(_webhooks.c.id.in_(_IDS))
 
 
 def _caps_now(ids, now, owner, depth):
     """Return {webhook id: (cap, leases it may still take)}, read under the webhooks' locks."""
-    d, w = _deliveries.c, _webhooks.c
     connection = db.session.connection()
     concurrency = setting("WEBHOOKS_ENDPOINT_CONCURRENCY", int)
     held, mine = {}, {}
-    for webhook_id, lease_owner, count in connection.execute(
-            db.select(d.webhook_id, d.lease_owner, db.func.count())
-            .where(d.webhook_id.in_(ids), d.lease_until >= now)
-            .group_by(d.webhook_id, d.lease_owner)):
+    for webhook_id, lease_owner, count in connection.execute(_HELD, {"ids": list(ids), "now": now}):
         held[webhook_id] = held.get(webhook_id, 0) + count
         if lease_owner == owner:
             mine[webhook_id] = count
     caps = {}
-    for webhook_id, streak in connection.execute(
-            db.select(w.id, w.unanswered_streak).where(w.id.in_(ids))):
+    for webhook_id, streak in connection.execute(_STREAKS, {"ids": list(ids)}):
         cap = endpoint_cap(streak, concurrency)
         caps[webhook_id] = (cap, allowance(cap, held.get(webhook_id, 0), mine.get(webhook_id, 0),
                                            depth.get(webhook_id, 1)))
@@ -227,17 +233,23 @@ def _claim(condition, now, manual, owner=""):
 def _targets(delivery_ids):
     """Return {delivery id: row} with the payload, the webhook's URL, credentials and state, and
     the kind of recovery that put the delivery back on its way (if any)."""
-    d, w, r = _deliveries.c, _webhooks.c, _recoveries.c
     return {row.id: row for row in db.session.connection().execute(
-        db.select(d.id, _events.c.payload, w.url, w.auth_type, w.basic_username,
-                  w.basic_password_encrypted, w.secret_encrypted, w.previous_secret_encrypted,
-                  w.previous_secret_expires_at, w.headers_encrypted, w.is_active, w.deleted_at,
-                  d.recovery_id, r.kind.label("recovery"))
-        .select_from(_deliveries.join(_events, _events.c.id == d.event_id)
-                     .join(_webhooks, w.id == d.webhook_id)
-                     .outerjoin(_recoveries, r.id == d.recovery_id))
-        .where(d.id.in_(delivery_ids))
-    )}
+        _TARGETS, {"ids": list(delivery_ids)})}
+
+
+def _targets_query():
+    d, w, r = _deliveries.c, _webhooks.c, _recoveries.c
+    return (db.select(d.id, _events.c.payload, w.url, w.auth_type, w.basic_username,
+                      w.basic_password_encrypted, w.secret_encrypted, w.previous_secret_encrypted,
+                      w.previous_secret_expires_at, w.headers_encrypted, w.is_active, w.deleted_at,
+                      d.recovery_id, r.kind.label("recovery"))
+            .select_from(_deliveries.join(_events, _events.c.id == d.event_id)
+                         .join(_webhooks, w.id == d.webhook_id)
+                         .outerjoin(_recoveries, r.id == d.recovery_id))
+            .where(d.id.in_(_IDS)))
+
+
+_TARGETS = _targets_query()
 
 
 def _prepare(claim, target, timestamp):

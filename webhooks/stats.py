@@ -5,6 +5,7 @@ Recording adds each batch of attempts to its webhooks' hourly rows in the same t
 attempts table holds a thousand rows or a billion. Response-time percentiles are estimated from
 the rows' bucket counts, the way Prometheus estimates histogram quantiles.
 """
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -72,6 +73,7 @@ def add(connection, recorded):
         connection.execute(_upsert(connection.dialect.name), [rows[key] for key in sorted(rows)])
 
 
+@functools.cache  # built once per dialect: building it cost more than running it
 def _upsert(dialect):
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(_table)
     return insert.on_conflict_do_update(
