@@ -2,6 +2,7 @@
 
 Plain Python: no Flask, no models. Settings come in as a `SenderSettings`.
 """
+import functools
 import ipaddress
 import os
 import socket
@@ -144,10 +145,7 @@ class Sender:
         watch = connections.watchdog.arm(deadline)
         try:
             try:
-                response = session.post(
-                    url, data=body, headers=dict(headers), stream=True, allow_redirects=False,
-                    timeout=(self.connect_timeout, self.total_timeout),
-                )
+                response = self._post(session, url, body, headers)
             except requests.RequestException as exc:
                 problem = self.timed_out if watch.expired else self.describe(exc, url)
                 return self._outcome(started_at, clock, problem,
@@ -179,6 +177,25 @@ class Sender:
             body=content.decode("utf-8", errors="replace"), body_size=size, truncated=truncated,
             certificate_expires_at=expires_at if category == failures.SUCCESS else None,
         )
+
+    def _post(self, session, url, body, headers):
+        """POST through the session's adapter, without requests' Session layer.
+
+        The adapter does what guards an attempt: it resolves the host, refuses a blocked
+        address and connects to the one it checked (webhooks.urlguard), verifies the
+        certificate, applies the timeouts and raises requests' exceptions. The Session layer
+        only merged settings we do not use, and kept cookies: an endpoint's Set-Cookie was sent
+        back with later attempts, which Log History's request headers did not show. Skipping it
+        saves about a third of an attempt's CPU (bench/delivery.py).
+        """
+        request = requests.PreparedRequest()
+        request.method = "POST"
+        request.url = _prepared_url(url)
+        request.prepare_headers(dict(headers))
+        request.prepare_body(body, None)
+        adapter = session.get_adapter(request.url)
+        return adapter.send(request, stream=True, timeout=(self.connect_timeout, self.total_timeout),
+                            verify=session.verify, cert=None, proxies={})
 
     def send_safely(self, url, body, headers):
         """Like send, but a bug becomes a failed Outcome: an attempt that may have gone out is
@@ -277,6 +294,14 @@ class Sender:
             fields.update(error=problem.error, category=problem.category)
         return Outcome(started_at=started_at, finished_at=started_at + timedelta(seconds=elapsed),
                        duration_ms=round(elapsed * 1000), **fields)
+
+
+@functools.lru_cache(maxsize=4096)
+def _prepared_url(url):
+    """Return url as requests sends it (IDNA host, quoted path); a webhook's URL rarely changes."""
+    request = requests.PreparedRequest()
+    request.prepare_url(url, None)
+    return request.url
 
 
 CERT_HAS_EXPIRED = 10  # OpenSSL's X509_V_ERR_CERT_HAS_EXPIRED

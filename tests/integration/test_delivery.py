@@ -18,7 +18,10 @@ from tests.support.polling import wait_until
 from tests.support.receiver import Receiver, Reply, make_ca
 from webhooks import catalog, lifecycle, queue
 from webhooks.extensions import db
+from webhooks.crypto import new_signing_secret
 from webhooks.models import Delivery, Webhook, utcnow
+from webhooks.sender import Sender, SenderSettings
+from webhooks.signing import request_headers
 
 pytestmark = [pytest.mark.https, pytest.mark.slow]
 
@@ -134,6 +137,23 @@ def test_receiver_verifies_the_signature_and_sees_basic_auth(org, factory, recei
     stored = dict(attempts_of(delivery_id)[0].request_headers)
     assert stored["Authorization"] == "Basic ••••••"
     assert stored["webhook-signature"] == received.headers["webhook-signature"]
+
+
+def test_an_endpoint_gets_exactly_the_signed_headers_and_never_its_own_cookie_back(receiver,
+                                                                                   ca_bundle):
+    receiver.always(Reply(200, b"ok", {"Set-Cookie": "tracker=1; Path=/"}))
+    sender = Sender(SenderSettings(allow_private=True, ca_bundle=ca_bundle))
+    headers = request_headers("msg_1", b"{}", new_signing_secret(), int(time.time()))
+
+    for _ in range(3):  # one thread, so one kept-alive session for all three
+        assert sender.send(receiver.url, b"{}", headers).status == 200
+    sender.close()
+
+    assert len(receiver.requests) == 3
+    for received in receiver.requests:
+        sent = {name: value for name, value in received.headers.items()
+                if name not in ("host", "content-length", "accept-encoding")}
+        assert sent == {name.lower(): value for name, value in headers}  # no Cookie among them
 
 
 @both_backends
