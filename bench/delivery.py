@@ -178,35 +178,44 @@ def succeeded_count(app, ids):
         return count
 
 
-def through_workers(app, org_id, webhook_id, data, count, receiver, env, log_dir, redis, *worker_args):
-    """Return deliveries/s of one worker process, from enqueue to the last recorded success."""
+def through_workers(app, org_id, webhook_id, data, count, receiver, env, log_dir, redis, *worker_args,
+                    processes=1):
+    """Return deliveries/s of worker processes, from enqueue to the last recorded success.
+
+    webhook_id may be a list: the deliveries are then dealt round-robin over those webhooks."""
     from webhooks.queue import RQQueue
 
     redis.flushdb()
-    worker = start_worker(env, log_dir, *worker_args, profile=not worker_args)
+    workers = [start_worker(env, log_dir, *worker_args, f"--name=bench-{n}-{uuid.uuid4().hex[:6]}",
+                            profile=not worker_args and processes == 1) for n in range(processes)]
     try:
-        wait_for_workers(redis, 1)
-        ids, _ = create_deliveries(app, org_id, webhook_id, count, data)
+        wait_for_workers(redis, processes)
+        webhook_ids = webhook_id if isinstance(webhook_id, list) else [webhook_id]
+        ids = []
+        for n, hook in enumerate(webhook_ids):
+            share = count // len(webhook_ids) + (n < count % len(webhook_ids))
+            ids.extend(create_deliveries(app, org_id, hook, share, data)[0])
         receiver.ask("clear")
         queue = RQQueue(REDIS_URL)
         started = time.perf_counter()
         for start in range(0, len(ids), 500):
             queue.submit(ids[start:start + 500])
-        cpu_before = process_cpu(worker.pid)
+        cpu_before = sum(process_cpu(w.pid) for w in workers)
         deadline = time.monotonic() + 300
         while succeeded_count(app, ids) < count:
-            if worker.poll() is not None or time.monotonic() > deadline:
+            if any(w.poll() is not None for w in workers) or time.monotonic() > deadline:
                 raise RuntimeError(f"the worker stopped or stalled; see {log_dir}")
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
-        cpu = process_cpu(worker.pid) - cpu_before
+        cpu = sum(process_cpu(w.pid) for w in workers) - cpu_before
         queue.shutdown()
-        if not worker_args:
-            print(f"  worker process CPU {cpu / count * 1000:.2f} ms per delivery "
-                  f"({cpu / elapsed:.0%} of one core)")
+        if not worker_args and not PROFILE:
+            print(f"  {processes} worker process{'es' if processes > 1 else ''}: CPU "
+                  f"{cpu / count * 1000:.2f} ms per delivery ({cpu / elapsed:.0%} of one core)")
         return count / elapsed
     finally:
-        stop(worker)
+        for w in workers:
+            stop(w)
 
 
 def bare_session(url, ca_path, payloads, count):
@@ -253,6 +262,29 @@ def latency(app, org_slug, data, rate, seconds, receiver, env, log_dir, redis):
         stop(worker)
 
 
+def scaling(app, org_id, receiver, data, count, env, log_dir, redis, endpoints=8, rounds=2):
+    """Print deliveries/s of one and of two worker processes (alternately), over several webhooks
+    (each endpoint's cap would otherwise bound both), and their ratio."""
+    from webhooks.extensions import db
+    from webhooks.models import Webhook
+
+    with app.app_context():
+        hooks = [Webhook(organization_id=org_id, name=f"Scale {n}", url=f"{receiver.url}/{n}",
+                         event_types=["job.created"], is_active=True) for n in range(endpoints)]
+        db.session.add_all(hooks)
+        db.session.commit()
+        webhook_ids = [hook.id for hook in hooks]
+    rates = {1: [], 2: []}
+    for _ in range(rounds):
+        for processes in (1, 2):
+            rates[processes].append(through_workers(app, org_id, webhook_ids, data, count, receiver, env,
+                                                    log_dir, redis, processes=processes))
+    one, two = statistics.median(rates[1]), statistics.median(rates[2])
+    print(f"scaling over {endpoints} endpoints, n={count}, {rounds} alternating rounds: "
+          f"1 worker {one:.1f}/s ({', '.join(f'{r:.0f}' for r in rates[1])}), "
+          f"2 workers {two:.1f}/s ({', '.join(f'{r:.0f}' for r in rates[2])}); ratio {two / one:.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="deliveries for the throughput runs")
@@ -260,7 +292,10 @@ def main():
     parser.add_argument("--rate", type=float, default=50.0, help="events/s for the latency run")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the latency run")
     parser.add_argument("--throughput-only", action="store_true",
-                        help="skip the fork-per-job and latency runs")
+                        help="skip the fork-per-job, latency and scaling runs")
+    parser.add_argument("--scaling-only", action="store_true",
+                        help="only compare two worker processes with one")
+    parser.add_argument("--scale-n", type=int, default=3000, help="deliveries per scaling run")
     parser.add_argument("--py-spy", metavar="PATH",
                         help="profile the SimpleWorker throughput run with py-spy (all threads) into PATH")
     args = parser.parse_args()
@@ -297,8 +332,11 @@ def main():
             types = example if isinstance(example, list) else example.get("event_types", example.get("types"))
             data = next(t["example"] for t in types if t["type"] == "job.created")
             org_id, webhook_id = org.id, webhook.id
+        print(f"receiver {receiver.url} (separate process); PostgreSQL {db_name}; Redis {REDIS_URL}")
+        if args.scaling_only:
+            scaling(app, org_id, receiver, data, args.scale_n, env, tmp, redis)
+            return
         if True:
-            print(f"receiver {receiver.url} (separate process); PostgreSQL {db_name}; Redis {REDIS_URL}")
             simple = through_workers(app, org_id, webhook_id, data, args.n, receiver, env, tmp, redis)
             _, payloads = create_deliveries(app, org_id, webhook_id, 1, data)
             bare = bare_session(receiver.url, receiver.ca_path, payloads, args.n)
@@ -318,6 +356,7 @@ def main():
               f"POST /internal/events, 1 worker): p50 {percentile(latencies, .5) * 1000:.1f} ms, "
               f"p99 {percentile(latencies, .99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms, "
               f"mean {statistics.mean(latencies) * 1000:.1f} ms")
+        scaling(app, org_id, receiver, data, args.scale_n, env, tmp, redis)
     finally:
         with app.app_context():
             db.session.remove()
