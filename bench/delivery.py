@@ -141,6 +141,12 @@ def process_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_idle():
+    """Return (idle, total) jiffies of all CPUs so far (Linux /proc/stat)."""
+    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields)  # idle + iowait
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -200,7 +206,7 @@ def through_workers(app, org_id, webhook_id, data, count, receiver, env, log_dir
         started = time.perf_counter()
         for start in range(0, len(ids), 500):
             queue.submit(ids[start:start + 500])
-        cpu_before = sum(process_cpu(w.pid) for w in workers)
+        cpu_before, idle_before = sum(process_cpu(w.pid) for w in workers), machine_idle()
         deadline = time.monotonic() + 300
         while succeeded_count(app, ids) < count:
             if any(w.poll() is not None for w in workers) or time.monotonic() > deadline:
@@ -208,10 +214,12 @@ def through_workers(app, org_id, webhook_id, data, count, receiver, env, log_dir
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
         cpu = sum(process_cpu(w.pid) for w in workers) - cpu_before
+        idle = [after - before for after, before in zip(machine_idle(), idle_before)]
         queue.shutdown()
         if not worker_args and not PROFILE:
             print(f"  {processes} worker process{'es' if processes > 1 else ''}: CPU "
-                  f"{cpu / count * 1000:.2f} ms per delivery ({cpu / elapsed:.0%} of one core)")
+                  f"{cpu / count * 1000:.2f} ms per delivery ({cpu / elapsed:.0%} of one core); "
+                  f"the machine's {os.cpu_count()} CPUs {idle[0] / max(1, idle[1]):.0%} idle")
         return count / elapsed
     finally:
         for w in workers:
