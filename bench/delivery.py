@@ -184,29 +184,49 @@ def succeeded_count(app, ids):
         return count
 
 
+def set_due(app, ids, when):
+    """Make the deliveries due at when (None: now)."""
+    from datetime import datetime, timezone
+
+    from webhooks.extensions import db
+    from webhooks.models import Delivery
+
+    with app.app_context():
+        db.session.execute(db.update(Delivery).where(Delivery.id.between(min(ids), max(ids)))
+                           .values(next_attempt_at=when or datetime.now(timezone.utc)))
+        db.session.commit()
+        db.session.remove()
+
+
 def through_workers(app, org_id, webhook_id, data, count, receiver, env, log_dir, redis, *worker_args,
                     processes=1):
     """Return deliveries/s of worker processes, from enqueue to the last recorded success.
 
-    webhook_id may be a list: the deliveries are then dealt round-robin over those webhooks."""
+    webhook_id may be a list: the deliveries are then dealt round-robin over those webhooks. They
+    are stored before the workers start and held back (due in 2100) until the clock starts: a
+    worker polling meanwhile would otherwise send some of them before it."""
+    from datetime import datetime, timezone
+
     from webhooks.queue import RQQueue
 
     redis.flushdb()
+    webhook_ids = webhook_id if isinstance(webhook_id, list) else [webhook_id]
+    ids = []
+    for n, hook in enumerate(webhook_ids):
+        share = count // len(webhook_ids) + (n < count % len(webhook_ids))
+        ids.extend(create_deliveries(app, org_id, hook, share, data)[0])
+    set_due(app, ids, datetime(2100, 1, 1, tzinfo=timezone.utc))
     workers = [start_worker(env, log_dir, *worker_args, f"--name=bench-{n}-{uuid.uuid4().hex[:6]}",
                             profile=not worker_args and processes == 1) for n in range(processes)]
     try:
         wait_for_workers(redis, processes)
-        webhook_ids = webhook_id if isinstance(webhook_id, list) else [webhook_id]
-        ids = []
-        for n, hook in enumerate(webhook_ids):
-            share = count // len(webhook_ids) + (n < count % len(webhook_ids))
-            ids.extend(create_deliveries(app, org_id, hook, share, data)[0])
         receiver.ask("clear")
         queue = RQQueue(REDIS_URL)
+        cpu_before, idle_before = sum(process_cpu(w.pid) for w in workers), machine_idle()
         started = time.perf_counter()
+        set_due(app, ids, None)
         for start in range(0, len(ids), 500):
             queue.submit(ids[start:start + 500])
-        cpu_before, idle_before = sum(process_cpu(w.pid) for w in workers), machine_idle()
         deadline = time.monotonic() + 300
         while succeeded_count(app, ids) < count:
             if any(w.poll() is not None for w in workers) or time.monotonic() > deadline:
@@ -270,7 +290,7 @@ def latency(app, org_slug, data, rate, seconds, receiver, env, log_dir, redis):
         stop(worker)
 
 
-def scaling(app, org_id, receiver, data, count, env, log_dir, redis, endpoints=8, rounds=2):
+def scaling(app, org_id, receiver, data, count, env, log_dir, redis, endpoints=32, rounds=3):
     """Print deliveries/s of one and of two worker processes (alternately), over several webhooks
     (each endpoint's cap would otherwise bound both), and their ratio."""
     from webhooks.extensions import db
@@ -304,6 +324,8 @@ def main():
     parser.add_argument("--scaling-only", action="store_true",
                         help="only compare two worker processes with one")
     parser.add_argument("--scale-n", type=int, default=3000, help="deliveries per scaling run")
+    parser.add_argument("--scale-endpoints", type=int, default=32,
+                        help="webhooks the scaling runs deal their deliveries over")
     parser.add_argument("--py-spy", metavar="PATH",
                         help="profile the SimpleWorker throughput run with py-spy (all threads) into PATH")
     args = parser.parse_args()
@@ -342,7 +364,7 @@ def main():
             org_id, webhook_id = org.id, webhook.id
         print(f"receiver {receiver.url} (separate process); PostgreSQL {db_name}; Redis {REDIS_URL}")
         if args.scaling_only:
-            scaling(app, org_id, receiver, data, args.scale_n, env, tmp, redis)
+            scaling(app, org_id, receiver, data, args.scale_n, env, tmp, redis, args.scale_endpoints)
             return
         if True:
             simple = through_workers(app, org_id, webhook_id, data, args.n, receiver, env, tmp, redis)
@@ -364,7 +386,7 @@ def main():
               f"POST /internal/events, 1 worker): p50 {percentile(latencies, .5) * 1000:.1f} ms, "
               f"p99 {percentile(latencies, .99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms, "
               f"mean {statistics.mean(latencies) * 1000:.1f} ms")
-        scaling(app, org_id, receiver, data, args.scale_n, env, tmp, redis)
+        scaling(app, org_id, receiver, data, args.scale_n, env, tmp, redis, args.scale_endpoints)
     finally:
         with app.app_context():
             db.session.remove()
