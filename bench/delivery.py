@@ -1,10 +1,13 @@
 """Benchmark delivery through the rq backend against a bare requests.Session loop.
 
     .venv/bin/python bench/delivery.py [--n 2000] [--fork-n 300] [--rate 50] [--seconds 20]
-                                       [--throughput-only] [--py-spy PATH]
+                                       [--throughput-only | --scaling-only] [--scale-n 2000]
+                                       [--scale-endpoints 64] [--py-spy PATH]
 
-The worker's sending slots come from WEBHOOKS_WORKER_THREADS in the environment (default 64), and
+The worker's sending slots come from WEBHOOKS_WORKER_THREADS in the environment (default 256), and
 at most WEBHOOKS_ENDPOINT_CONCURRENCY (default 4) of them go to the one endpoint measured here.
+The scaling run compares two worker processes with one (32 slots each) on endpoints that answer
+after 0.25 s.
 
 Everything is real: a PostgreSQL database made for the run (dropped afterwards), Redis
 database 11, the Procfile's worker command (`python -m jobs.worker`) as a subprocess, and a
@@ -57,6 +60,11 @@ def receiver_main(ca_path, conn):
             conn.send(len(received))
         elif command == "dump":
             conn.send([(json.loads(r.body)["id"], r.at) for r in received])
+        elif isinstance(command, tuple) and command[0] == "delay":  # answer after this many seconds
+            from tests.support.receiver import Reply
+
+            server.always(Reply(delay=command[1]))
+            conn.send(True)
         elif command == "clear":
             with server._lock:
                 server.requests.clear()
@@ -290,9 +298,14 @@ def latency(app, org_slug, data, rate, seconds, receiver, env, log_dir, redis):
         stop(worker)
 
 
-def scaling(app, org_id, receiver, data, count, env, log_dir, redis, endpoints=32, rounds=3):
-    """Print deliveries/s of one and of two worker processes (alternately), over several webhooks
-    (each endpoint's cap would otherwise bound both), and their ratio."""
+def scaling(app, org_id, receiver, data, count, env, log_dir, redis, endpoints=64, rounds=3,
+            delay=0.25, threads=32):
+    """Print deliveries/s of one and of two worker processes (alternately) and their ratio.
+
+    Endpoints that take delay seconds to answer, as real ones do, spread over enough webhooks that
+    their caps are not the limit: a worker is then bounded by its sending slots (threads each),
+    which a second process adds to. (With instant answers on this 2-core machine the limit is the
+    CPU that client, receiver and database share, and the receiver's one process.)"""
     from webhooks.extensions import db
     from webhooks.models import Webhook
 
@@ -302,15 +315,22 @@ def scaling(app, org_id, receiver, data, count, env, log_dir, redis, endpoints=3
         db.session.add_all(hooks)
         db.session.commit()
         webhook_ids = [hook.id for hook in hooks]
+    receiver.ask(("delay", delay))
+    env = {**env, "WEBHOOKS_WORKER_THREADS": str(threads)}
     rates = {1: [], 2: []}
-    for _ in range(rounds):
-        for processes in (1, 2):
-            rates[processes].append(through_workers(app, org_id, webhook_ids, data, count, receiver, env,
-                                                    log_dir, redis, processes=processes))
+    try:
+        for _ in range(rounds):
+            for processes in (1, 2):
+                rates[processes].append(through_workers(app, org_id, webhook_ids, data, count, receiver,
+                                                        env, log_dir, redis, processes=processes))
+    finally:
+        receiver.ask(("delay", 0))
     one, two = statistics.median(rates[1]), statistics.median(rates[2])
-    print(f"scaling over {endpoints} endpoints, n={count}, {rounds} alternating rounds: "
+    print(f"scaling: {endpoints} endpoints answering after {delay:g} s, {threads} sending threads per "
+          f"worker, n={count}, {rounds} alternating rounds: "
           f"1 worker {one:.1f}/s ({', '.join(f'{r:.0f}' for r in rates[1])}), "
-          f"2 workers {two:.1f}/s ({', '.join(f'{r:.0f}' for r in rates[2])}); ratio {two / one:.2f}")
+          f"2 workers {two:.1f}/s ({', '.join(f'{r:.0f}' for r in rates[2])}); ratio {two / one:.2f} "
+          f"(bound by slots: {threads / delay:.0f}/s per worker)")
 
 
 def main():
@@ -323,8 +343,8 @@ def main():
                         help="skip the fork-per-job, latency and scaling runs")
     parser.add_argument("--scaling-only", action="store_true",
                         help="only compare two worker processes with one")
-    parser.add_argument("--scale-n", type=int, default=3000, help="deliveries per scaling run")
-    parser.add_argument("--scale-endpoints", type=int, default=32,
+    parser.add_argument("--scale-n", type=int, default=2000, help="deliveries per scaling run")
+    parser.add_argument("--scale-endpoints", type=int, default=64,
                         help="webhooks the scaling runs deal their deliveries over")
     parser.add_argument("--py-spy", metavar="PATH",
                         help="profile the SimpleWorker throughput run with py-spy (all threads) into PATH")
