@@ -27,8 +27,11 @@ from .sender import Sender, SenderSettings
 log = logging.getLogger(__name__)
 
 MAX_CLAIM = 64  # claims taken in one transaction
-MAX_DEPTH = 8  # a fast endpoint's leases ahead, in multiples of its cap
-PACE_SECONDS = 0.05  # ... about this much of its work
+# A fast endpoint's leases ahead, in multiples of its cap, about PACE_SECONDS of its work: deep
+# enough that a batch (every 50 ms or 64 results) holds about 60 attempts (8 and 0.05 s held
+# it to about 30: a tenth more CPU per delivery for claiming and recording).
+MAX_DEPTH = 16
+PACE_SECONDS = 0.1
 ERROR_PAUSE = 1.0  # seconds to wait after the database failed us
 
 
@@ -63,7 +66,7 @@ class Pump:
         self.slots = max(1, int(slots))
         self.poll_seconds = poll_seconds
         self.flush_seconds = flush_seconds
-        self.flush_count = min(self.slots, 32)
+        self.flush_count = min(self.slots, 64)
         self.on_claimed = on_claimed
         self.on_recorded = on_recorded
         self.name = name
