@@ -138,24 +138,27 @@ def test_ping_payload_matches_the_ping_schema(factory, acme):
     assert validation.validate_data("webhook.ping", envelope["data"]) == []
 
 
-def test_on_postgresql_an_event_costs_two_statements_outside_any_transaction(app, client, factory,
+def test_an_event_costs_two_statements_outside_any_transaction_on_postgresql(app, client, factory,
                                                                            acme, database):
-    if database != "postgres":
-        pytest.skip("SQLite stores in one local transaction")
     factory.webhook(acme)
     factory.webhook(acme, name="Second")
     db.session.commit()
     seen = []
 
     def note(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement.split()[0], conn.connection.dbapi_connection.autocommit))
+        # sqlite3 has no autocommit attribute before Python 3.12: None there.
+        seen.append((statement.split()[0], getattr(conn.connection.dbapi_connection, "autocommit", None)))
 
     sqlalchemy.event.listen(db.engine, "before_cursor_execute", note)
     try:
         assert post(client, event()).status_code == 202
     finally:
         sqlalchemy.event.remove(db.engine, "before_cursor_execute", note)
-    assert seen == [("SELECT", True), ("WITH", True)]  # the look-up, then event and deliveries
+    if database == "postgres":  # the look-up, then the event with its deliveries
+        assert seen == [("SELECT", True), ("WITH", True)]
+    else:  # one local transaction: the look-up, the event, then each delivery (SQLite cannot
+        # return the ids of one multi-row INSERT in the order of its rows)
+        assert [kind for kind, _ in seen] == ["SELECT", "INSERT", "INSERT", "INSERT"]
     assert counts() == (1, 2)
 
 
