@@ -27,6 +27,12 @@ from .signing import masked
 
 WEBHOOKS_PERMISSION = "Org.webhooks"
 
+
+def _keys():
+    """The credential keys stored secrets are encrypted under (see crypto.py)."""
+    return crypto.credential_keys(current_app.config)
+
+
 class Organization(db.Model):
     __tablename__ = "organizations"
     # 1-64 printable ASCII characters without "/": the slug appears as one segment of URLs.
@@ -192,46 +198,41 @@ class Webhook(db.Model):
     # Encrypted with the current credentials key; any configured key decrypts (see crypto.py).
     @property
     def signing_secret(self):
-        return crypto.decrypt(crypto.credential_keys(current_app.config), self.secret_encrypted)
+        return crypto.decrypt(_keys(), self.secret_encrypted)
 
     @signing_secret.setter
     def signing_secret(self, value):
-        self.secret_encrypted = crypto.encrypt(crypto.credential_keys(current_app.config), value)
+        self.secret_encrypted = crypto.encrypt(_keys(), value)
 
     @property
     def previous_signing_secret(self):
         """The secret before the latest rotation, expired or not (webhooks.secret_rotation)."""
         if not self.previous_secret_encrypted:
             return None
-        return crypto.decrypt(crypto.credential_keys(current_app.config),
-                              self.previous_secret_encrypted)
+        return crypto.decrypt(_keys(), self.previous_secret_encrypted)
 
     @property
     def basic_password(self):
         if not self.basic_password_encrypted:
             return None
-        return crypto.decrypt(crypto.credential_keys(current_app.config),
-                              self.basic_password_encrypted)
+        return crypto.decrypt(_keys(), self.basic_password_encrypted)
 
     @basic_password.setter
     def basic_password(self, value):
-        self.basic_password_encrypted = (
-            crypto.encrypt(crypto.credential_keys(current_app.config), value) if value else None
-        )
+        self.basic_password_encrypted = crypto.encrypt(_keys(), value) if value else None
 
     @property
     def custom_headers(self):
         """The custom request headers as [(name, value), ...], in the order they were given."""
         if not self.headers_encrypted:
             return []
-        plain = crypto.decrypt(crypto.credential_keys(current_app.config), self.headers_encrypted)
+        plain = crypto.decrypt(_keys(), self.headers_encrypted)
         return [(name, value) for name, value in json.loads(plain)]
 
     @custom_headers.setter
     def custom_headers(self, pairs):
         pairs = [[name, value] for name, value in pairs]
-        self.headers_encrypted = crypto.encrypt(
-            crypto.credential_keys(current_app.config), json.dumps(pairs)) if pairs else None
+        self.headers_encrypted = crypto.encrypt(_keys(), json.dumps(pairs)) if pairs else None
 
     def subscribes_to(self, event_type):
         return event_type in self.event_types
