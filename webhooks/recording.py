@@ -120,11 +120,11 @@ def _advance_automatic(connection, items):
         if state == Delivery.PENDING and claim.recovery_id in stopped:
             state, due = Delivery.FAILED, None  # its replay was cancelled while it was sent
         rows.append({"d_id": claim.delivery_id, "d_lease": claim.lease, "count": count,
-                     "new_state": state, "due": due, **_latest(outcome)})
+                     "new_state": state, "due": due, "now": now, **_latest(outcome)})
         results[claim.delivery_id] = Result(claim.delivery_id, sent=True, state=state,
                                             next_attempt_at=due, attempt_count=count, note="sent")
     # Cancelled (webhook turned off) while the attempt was in flight: it stays cancelled.
-    owned = connection.execute(_ADVANCE, [{**row, "now": now} for row in rows]).rowcount
+    owned = connection.execute(_ADVANCE, rows).rowcount
     if owned != len(rows):
         _release_overtaken(connection, rows, results)
     return results
