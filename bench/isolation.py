@@ -16,7 +16,7 @@ measure its memory with all slots waiting.
 
 Everything is real: a PostgreSQL database made for the run (dropped afterwards), Redis database
 12 (flushed before, between scenarios and after), the Procfile's worker (`python -m jobs.worker`,
-one process, its default sending threads unless --threads) and `rqscheduler --interval 1` as
+one process, its default sending threads unless --threads) and the scheduler (`python -m jobs.scheduler`) as
 subprocesses, restarted for every scenario on emptied tables and a flushed Redis; events go in
 through POST /internal/events (the app's test client, in this process); the HTTPS receivers
 (one local trustme CA) run in separate processes: B's in one, the neighbours' in another. Only

@@ -1,11 +1,11 @@
 """The periodic reconciler: the database says what is due; put back what no queue holds."""
-import logging
+import time
 
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq_scheduler import Scheduler
 
-from webhooks import claims, health
+from webhooks import claims, health, logs, status
 from webhooks.config import setting
 from webhooks.extensions import db
 from webhooks.models import utcnow
@@ -13,7 +13,7 @@ from webhooks.queue import JOB_TIMEOUT, QUEUE_NAME, delivery_job_id, enqueue_man
 
 from .delivery import redis_connection, schedule, scheduler
 
-log = logging.getLogger(__name__)
+log = logs.get_logger(__name__)
 
 RECONCILER_ID = "webhooks-reconciler"
 RECONCILE = "jobs.reconcile.reconcile"
@@ -33,6 +33,7 @@ def reconcile():
     One wake-up is enough: the pump it wakes claims fairly among everything due, so deliveries
     held back by their webhook's cap need no message of their own (and get none every run).
     """
+    started = time.perf_counter()
     connection = redis_connection()
     now, horizon = utcnow(), interval_seconds()
     due = claims.due_deliveries(now, horizon=horizon)
@@ -56,8 +57,11 @@ def reconcile():
     for delivery_id in resends:
         enqueue_manual(queue, delivery_id)
     db.session.rollback()
-    return {"enqueued": enqueued, "scheduled": scheduled, "resends": len(resends),
-            "health": _sweep_health()}
+    found = {"enqueued": enqueued, "scheduled": scheduled, "resends": len(resends),
+             "health": _sweep_health()}
+    status.record_reconciler_run(connection, found)
+    log.info("reconciler run", **found, duration_ms=round((time.perf_counter() - started) * 1000))
+    return found
 
 
 def _sweep_health():

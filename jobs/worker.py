@@ -15,7 +15,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 
-from webhooks import create_app, mail
+from webhooks import create_app, logs, mail, metrics
 from webhooks.config import setting
 from webhooks.extensions import db
 from webhooks.queue import QUEUE_NAME
@@ -76,6 +76,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     app = create_app()
+    logs.configure_from(app.config)
+    metrics.remove_dead_process_files()
     AppJob.app, AppJob.pid = app, os.getpid()
     connection = Redis.from_url(app.config["REDIS_URL"])
     register_periodic_jobs(app, connection)

@@ -1,7 +1,15 @@
 """Shared fixtures: an app per database backend, a client, an auth helper, factories, Redis, HTTPS."""
+import atexit
 import os
+import shutil
+import tempfile
 import time
 import uuid
+
+# The metrics of this session's processes (this one, and the workers it starts, which inherit
+# the environment) in a directory of their own, chosen before prometheus-client is imported.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="webhooks-test-metrics-")
+atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 import psycopg
 import pytest

@@ -13,16 +13,17 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 
-from . import catalog, crypto, retention
+from . import catalog, crypto, metrics, retention
 from .config import setting
 from .extensions import db
 from .fairness import (EPOCH, allowance, endpoint_cap, fair_shares, in_key_order, pending_key,
                        unheld, waiting_webhooks)
-from .models import Attempt, Delivery, Event, Recovery, UTCDateTime, Webhook, utcnow
+from .models import (Attempt, Delivery, Event, Organization, Recovery, UTCDateTime, Webhook,
+                     utcnow)
 from .signing import request_headers
 
 _deliveries, _events, _webhooks = Delivery.__table__, Event.__table__, Webhook.__table__
-_recoveries = Recovery.__table__
+_recoveries, _organizations = Recovery.__table__, Organization.__table__
 _RECOVERY_TRIGGERS = {Recovery.RESEND: Attempt.BULK_RESEND, Recovery.REPLAY: Attempt.REPLAY}
 _NEVER = datetime(9999, 1, 1, tzinfo=timezone.utc)
 
@@ -65,6 +66,13 @@ class Claim:
     result: Result | None = None  # set when the delivery was cancelled instead (nothing is sent)
     recovery: str | None = None  # Recovery.kind when a bulk resend or replay put it back
     recovery_id: int | None = None
+    created_at: datetime | None = None  # when the delivery was made (its event ingested)
+    organization: str = ""  # the organization's slug, for the logs
+
+    @property
+    def first_automatic(self):
+        """Whether this is the first attempt of a delivery made by an ingested event."""
+        return self.attempt_count == 0 and self.trigger == Attempt.AUTOMATIC
 
     @property
     def resends(self):
@@ -208,7 +216,7 @@ def _claim(condition, now, manual, owner=""):
     rows = connection.execute(
         db.update(_deliveries).where(condition).values(lease_until=lease, lease_owner=owner)
         .returning(d.id, d.public_id, d.webhook_id, d.event_type, d.state, d.attempt_count,
-                   d.manual_requested_at)
+                   d.manual_requested_at, d.created_at)
     ).all()
     if not rows:
         db.session.commit()
@@ -217,9 +225,11 @@ def _claim(condition, now, manual, owner=""):
     claims, timestamp = [], int(time.time())
     for row in sorted(rows, key=lambda row: row.id):
         claim = Claim(row.id, lease, manual, row.public_id, row.webhook_id, row.event_type,
-                      row.state, row.attempt_count, row.manual_requested_at)
+                      row.state, row.attempt_count, row.manual_requested_at,
+                      created_at=row.created_at)
         target = targets[row.id]
         claim.recovery, claim.recovery_id = target.recovery, target.recovery_id
+        claim.organization = target.organization
         reason = _cancel_reason(target, row.event_type)
         if reason:
             claim.result = _cancel_unsent(claim, reason)
@@ -227,6 +237,8 @@ def _claim(condition, now, manual, owner=""):
             _prepare(claim, target, timestamp)
         claims.append(claim)
     db.session.commit()  # hold no transaction (nor SQLite lock) while waiting on the network
+    metrics.deliveries_cancelled(sum(
+        claim.result is not None and claim.result.state != claim.state for claim in claims))
     return claims
 
 
@@ -242,9 +254,11 @@ def _targets_query():
     return (db.select(d.id, _events.c.payload, w.url, w.auth_type, w.basic_username,
                       w.basic_password_encrypted, w.secret_encrypted, w.previous_secret_encrypted,
                       w.previous_secret_expires_at, w.headers_encrypted, w.is_active, w.deleted_at,
-                      d.recovery_id, r.kind.label("recovery"))
+                      d.recovery_id, r.kind.label("recovery"),
+                      _organizations.c.slug.label("organization"))
             .select_from(_deliveries.join(_events, _events.c.id == d.event_id)
                          .join(_webhooks, w.id == d.webhook_id)
+                         .join(_organizations, _organizations.c.id == d.organization_id)
                          .outerjoin(_recoveries, r.id == d.recovery_id))
             .where(d.id.in_(_IDS)))
 

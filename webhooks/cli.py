@@ -1,6 +1,7 @@
 """Commands: flask --app app orgs create | users create | users set-password | demo (and keys,
 from keys.py; apikeys, from apikeys.py; purge, from retention.py; listen, from listen.py;
-trigger, from first_delivery.py)."""
+trigger, from first_delivery.py; status, from status.py; check, from checks.py, registered as
+a plugin command so that it runs even when the app cannot be built)."""
 import re
 import secrets
 import sys
@@ -8,7 +9,7 @@ import sys
 import click
 from flask import current_app
 
-from . import first_delivery, listen, retention, sessions
+from . import first_delivery, listen, retention, sessions, status
 from .extensions import db
 from .apikeys import apikeys
 from .keys import keys
@@ -141,3 +142,4 @@ def init_app(app):
     app.cli.add_command(retention.purge_command)
     app.cli.add_command(listen.listen_command)
     app.cli.add_command(first_delivery.trigger_command)
+    app.cli.add_command(status.status_command)

@@ -1,4 +1,5 @@
 """The application factory: configuration, extensions, blueprints, commands and the queue."""
+import logging
 import os
 
 from flask import Flask, request
@@ -33,6 +34,11 @@ def _instance_path():
     return os.path.abspath(path) if path else None
 
 
+def instance_path():
+    """Return the instance folder create_app uses (for commands that run without the app)."""
+    return Flask(__name__, instance_path=_instance_path()).instance_path
+
+
 def create_app(test_config=None):
     """Create and configure the application."""
     app = Flask(__name__, instance_relative_config=True, template_folder="../templates",
@@ -50,6 +56,12 @@ def create_app(test_config=None):
     # A form token lives in the session (new at each sign-in) and no longer than it can.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", int(app.config["WEBHOOKS_SESSION_HOURS"] * 3600))
 
+    from . import logs
+
+    if not app.testing and not logging.getLogger().handlers:
+        logs.configure_from(app.config)  # flask run and commands; gunicorn and jobs set their own
+    logs.init_app(app)  # first, so that every request has its id before anything else runs
+
     app.session_interface = SessionInterface()
     if app.config["WEBHOOKS_ENV"] == "production":
         # Behind the platform's router: trust one proxy for the scheme and client address.
@@ -63,7 +75,7 @@ def create_app(test_config=None):
     csrf.init_app(app)
     htmx.init_app(app)
 
-    from . import api, auth, cli, host_api, ingest, queue, web
+    from . import api, auth, cli, host_api, ingest, metrics, queue, web
     from .views import HostUserIdConverter, SlugConverter, log_history, reference
     from .views import activity as activity_views, apikeys as apikey_views
     from .views import recovery as recovery_views
@@ -82,6 +94,7 @@ def create_app(test_config=None):
     app.register_blueprint(reference.bp)
     app.register_blueprint(ingest.bp)
     app.register_blueprint(host_api.bp)
+    app.register_blueprint(metrics.bp)
     csrf.exempt(ingest.bp)
     csrf.exempt(host_api.bp)
     api.init_app(app)

@@ -1,10 +1,11 @@
 """The internal endpoint the host application posts events to: authenticate, validate, record."""
-from flask import Blueprint, current_app
+from flask import Blueprint, g, request
 
-from . import catalog, events, validation
+from . import catalog, events, logs, metrics, validation
 from .internal_api import json_errors, parse_object, problem, token_problem
 
 bp = Blueprint("ingest", __name__, url_prefix="/internal")
+log = logs.get_logger(__name__)
 
 # The request body the host posts. Unknown top-level fields are refused so that a typo such
 # as "occured_at" is reported instead of silently dropped.
@@ -49,7 +50,18 @@ def receive_event():
     document, error = parse_object("organization_id, type and data")
     if error:
         return problem(400, error)
+    g.event_type = document.get("type")
     return record(document)
+
+
+@bp.after_request
+def count(response):
+    """Count every answer of the events endpoint (errors too) by event type and code."""
+    if request.endpoint == "ingest.receive_event":
+        event_type = g.get("event_type")
+        metrics.event_ingested(event_type if event_type in catalog.BY_TYPE else "unknown",
+                               response.status_code)
+    return response
 
 
 def record(document):
@@ -74,9 +86,12 @@ def record(document):
     if recorded.event_id is None:
         answer["warning"] = (f"No organization {document['organization_id']!r}: "
                              "acknowledged, nothing stored or delivered.")
-        current_app.logger.warning("event for unknown organization %r ignored",
-                                   document["organization_id"])
+        log.warning("event for unknown organization ignored",
+                    organization=document["organization_id"], event_type=document["type"])
         return answer, 202
+    log.info("event ingested", event_id=recorded.event_id, event_type=document["type"],
+             organization=document["organization_id"], deliveries=recorded.deliveries,
+             duplicate=recorded.duplicate)
     if recorded.duplicate:
         answer["duplicate"] = True
         return answer, 200

@@ -20,9 +20,16 @@ def problem(status, message, path="", **headers):
 
 def token_problem():
     """Return an error response unless the request carries the internal bearer token."""
-    expected = current_app.config.get("WEBHOOKS_INTERNAL_TOKEN")
+    return bearer_problem(
+        current_app.config.get("WEBHOOKS_INTERNAL_TOKEN"), 503,
+        "The internal API is disabled: WEBHOOKS_INTERNAL_TOKEN is not set on the server.")
+
+
+def bearer_problem(expected, off_status, off_message):
+    """Return an error response unless the request carries the bearer token expected; with no
+    token configured, the answer off_status, off_message."""
     if not expected:
-        return problem(503, "The internal API is disabled: WEBHOOKS_INTERNAL_TOKEN is not set on the server.")
+        return problem(off_status, off_message)
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
                                                              expected.encode()):

@@ -6,7 +6,7 @@ transaction, commits, and hands what is due to the queue; callers only parse the
 show the outcome. Cancelling locks the webhook row before its deliveries, the
 same order recording takes (webhooks.recording), so the two never deadlock.
 """
-from . import audit, catalog, events, queue, retention
+from . import audit, catalog, events, metrics, queue, retention
 from .extensions import db
 from .models import Delivery, Webhook, utcnow
 
@@ -160,9 +160,10 @@ def lock(webhook):
 def cancel_pending(webhook, reason):
     """Cancel every pending delivery of the webhook, keeping the reason. Does not commit."""
     db.session.flush()  # the webhook row's change first: lock order webhook, then deliveries
-    db.session.execute(
+    cancelled = db.session.execute(
         db.update(Delivery)
         .where(Delivery.webhook_id == webhook.id, Delivery.state == Delivery.PENDING)
         .values(state=Delivery.CANCELLED, cancel_reason=reason, next_attempt_at=None,
                 updated_at=utcnow())
-    )
+    ).rowcount
+    metrics.deliveries_cancelled(cancelled)

@@ -1,12 +1,13 @@
 """Record what came back from attempts: store each attempt, move its delivery along the retry
 schedule (or settle it), keep the webhook's latest response, unanswered streak, hourly
 statistics and health, and release the leases, in one transaction per batch."""
+import logging
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from . import health, stats
+from . import health, logs, metrics, stats
 from .claims import Result
 from .extensions import db
 from .models import Attempt, Delivery, Recovery, Webhook, utcnow
@@ -14,6 +15,7 @@ from .signing import masked
 
 _deliveries, _webhooks, _attempts = Delivery.__table__, Webhook.__table__, Attempt.__table__
 _recoveries = Recovery.__table__
+log = logs.get_logger(__name__)
 
 
 def next_step(attempt_count, succeeded, finished_at, delays):
@@ -45,8 +47,22 @@ def record(items):
             return [result for item in items for result in record([item])]
         results, changes = _record(items)
         db.session.commit()
+    metrics.attempts_recorded(items, results)
+    _log(items, results)
     health.announce(changes)
     return results
+
+
+def _log(items, results):
+    """One line per attempt: ids, outcome and timing; never the URL, headers or bodies."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    for (claim, outcome), result in zip(items, results):
+        log.info("attempt recorded", delivery_id=claim.public_id, webhook_id=claim.webhook_id,
+                 organization=claim.organization, event_type=claim.event_type,
+                 trigger=claim.trigger, outcome="succeeded" if outcome.succeeded else "failed",
+                 status=outcome.status, category=outcome.category,
+                 duration_ms=outcome.duration_ms, delivery_state=result.state)
 
 
 def _record(items):

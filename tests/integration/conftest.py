@@ -27,7 +27,7 @@ def rq_environment(postgres_url, ca_bundle, **settings):
 
 
 def start_processes(postgres_url, ca_bundle, log_dir, workers=1, **settings):
-    """Start an rqscheduler and `workers` worker processes; return their Processes."""
+    """Start a scheduler (python -m jobs.scheduler) and `workers` worker processes; return their Processes."""
     processes = Processes(rq_environment(postgres_url, ca_bundle, **settings), log_dir)
     processes.start_scheduler(interval=1)
     for _ in range(workers):

@@ -1,7 +1,7 @@
 """Deliveries end to end, on both queue backends: a real HTTPS receiver, real retries (1 s, 2 s).
 
 `inline` runs on SQLite and PostgreSQL; `rq` runs real `python -m jobs.worker` and
-`rqscheduler -i 1` processes against the PostgreSQL test database and Redis database 13.
+`python -m jobs.scheduler` processes against the PostgreSQL test database and Redis database 13.
 """
 import base64
 import socket

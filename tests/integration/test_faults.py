@@ -1,6 +1,6 @@
 """Nothing is lost and nothing is sent twice when the worker dies, Redis forgets, or a job repeats.
 
-Real `python -m jobs.worker` and `rqscheduler -i 1` processes, Redis database 13, the
+Real `python -m jobs.worker` and `python -m jobs.scheduler` processes, Redis database 13, the
 PostgreSQL test database, a real HTTPS receiver; retry delays 1 s and 2 s, a 4 s lease.
 """
 import pytest

@@ -1,7 +1,7 @@
 """One organization's hanging endpoint never delays another's events; caps hold across processes.
 
 Real HTTPS receivers (local CA) on both backends: the inline queue (SQLite and PostgreSQL) and
-real `python -m jobs.worker` + `rqscheduler` processes (PostgreSQL, Redis database 13). Every
+real `python -m jobs.worker` + `python -m jobs.scheduler` processes (PostgreSQL, Redis database 13). Every
 attempt here has a total deadline of 1 s and the retry delays are 1 s and 2 s.
 """
 import time

@@ -1,4 +1,4 @@
-"""The retention purge runs by itself: a real worker registers it with rqscheduler as a periodic
+"""The retention purge runs by itself: a real worker registers it with the scheduler as a periodic
 job (again after Redis is flushed), and each run removes what is past its retention."""
 from datetime import timedelta
 

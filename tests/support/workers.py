@@ -1,4 +1,4 @@
-"""Real RQ worker and rqscheduler processes for integration tests and benchmarks."""
+"""Real RQ worker and scheduler processes (the Procfile's) for integration tests and benchmarks."""
 import os
 import signal
 import subprocess
@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-RQSCHEDULER = str(Path(sys.executable).with_name("rqscheduler"))
 
 
 class Processes:
@@ -29,7 +28,7 @@ class Processes:
     def start_scheduler(self, interval=1):
         log = open(self.log_dir / "scheduler.log", "wb")
         self.scheduler = subprocess.Popen(
-            [RQSCHEDULER, "--url", self.env["REDIS_URL"], "-i", str(interval), "--quiet"],
+            [sys.executable, "-m", "jobs.scheduler", "--interval", str(interval)],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         return self.scheduler

@@ -104,7 +104,7 @@ def test_without_previous_keys_nothing_changes(environment, tmp_path):
 def test_credentials_fallbacks_without_a_credentials_key_are_refused(environment, tmp_path):
     environment.setenv("SECRET_KEY", "s")
     environment.setenv("WEBHOOKS_CREDENTIALS_KEY_FALLBACKS", "c-old")
-    with pytest.raises(RuntimeError, match="WEBHOOKS_CREDENTIALS_KEY_FALLBACKS is set without"):
+    with pytest.raises(RuntimeError, match="WEBHOOKS_CREDENTIALS_KEY_FALLBACKS: set without"):
         config.from_environment(str(tmp_path))
 
 
