@@ -17,11 +17,18 @@ log = logs.get_logger(__name__)
 class NotingScheduler(Scheduler):
     """rq-scheduler's Scheduler, noting in Redis when it last moved due jobs."""
 
+    moved = 0
+
+    def enqueue_job(self, job):
+        self.moved += 1
+        return super().enqueue_job(job)
+
     def enqueue_jobs(self):
+        self.moved = 0
         jobs = super().enqueue_jobs()
         status.record_scheduler_run(self.connection)
-        if jobs:
-            log.info("scheduler run", jobs_enqueued=len(jobs))
+        if self.moved:
+            log.info("scheduler run", jobs_enqueued=self.moved)
         return jobs
 
 

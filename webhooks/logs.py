@@ -70,11 +70,23 @@ def configure(level="INFO", log_format="text", stream=None):
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)  # a library's warning is a line of the same shape
+    sys.excepthook = _log_uncaught  # and the traceback that ends the process
     for name in ("gunicorn.error", "rq.worker", "rq_scheduler.scheduler", "werkzeug"):
         # Libraries that install handlers of their own would print each line twice, or in
         # their own format: let their records reach the root's handler instead.
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    # Flask-Migrate's alembic announces its plugins at INFO in every process that starts.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def _log_uncaught(kind, error, traceback):
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, traceback)
+        return
+    logging.getLogger("webhooks").critical("uncaught exception, exiting",
+                                           exc_info=(kind, error, traceback))
 
 
 def configure_from(config):

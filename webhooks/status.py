@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import and_, case, func, or_, select
 
 from .extensions import db
@@ -225,6 +226,7 @@ def report(s):
 
 
 @click.command("status")
+@with_appcontext
 def status_command():
     """Print the deliveries waiting, unhealthy endpoints, queue lengths, workers, and the
     scheduler's and reconciler's last runs."""
