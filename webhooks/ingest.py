@@ -59,8 +59,8 @@ def count(response):
     """Count every answer of the events endpoint (errors too) by event type and code."""
     if request.endpoint == "ingest.receive_event":
         event_type = g.get("event_type")
-        metrics.event_ingested(event_type if event_type in catalog.BY_TYPE else "unknown",
-                               response.status_code)
+        known = isinstance(event_type, str) and event_type in catalog.BY_TYPE
+        metrics.event_ingested(event_type if known else "unknown", response.status_code)
     return response
 
 
