@@ -57,7 +57,10 @@ def formatter(log_format):
     if log_format == "json":
         final = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
     else:
-        final = [structlog.dev.ConsoleRenderer(colors=False)]
+        # The plain traceback: structlog's default (rich, when installed) prints each frame's
+        # local variables, which can hold secrets.
+        final = [structlog.dev.ConsoleRenderer(colors=False,
+                                               exception_formatter=structlog.dev.plain_traceback)]
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=_SHARED,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final])

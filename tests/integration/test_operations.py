@@ -123,11 +123,17 @@ def test_metrics_count_real_deliveries_and_the_logs_are_json_without_secrets(
     wait_until(settled, timeout=60, message="every delivery to settle")
     wait_until(lambda: redis_conn.hget("webhooks:reconciler:totals", "runs"), timeout=15,
                message="a reconciler run")
-    text = scrape().get_data(as_text=True)
-    after, names = samples(text)
-
     def added(name, **labels):
         return value(after, name, **labels) - value(before, name, **labels)
+
+    def all_counted():  # a batch's counters move just after its transaction commits
+        nonlocal after, names
+        after, names = samples(scrape().get_data(as_text=True))
+        return added("webhooks_attempt_duration_seconds_count", outcome="failed") == 3 * EVENTS \
+            and added("webhooks_attempt_duration_seconds_count", outcome="succeeded") == EVENTS
+
+    after, names = {}, set()
+    wait_until(all_counted, timeout=15, message="every attempt to be counted")
 
     assert added("webhooks_events_ingested_total", type="job.created", code="202") == EVENTS
     assert added("webhooks_attempts_total", outcome="succeeded", category="success",

@@ -113,6 +113,23 @@ def test_standard_library_records_and_tracebacks_are_json_too(captured):
     assert error["exception"].startswith("Traceback (most recent call last):")
 
 
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_a_traceback_never_shows_local_variables(captured, log_format):
+    buffer = captured(log_format)
+
+    def sign(secret_value):
+        raise ValueError("cannot sign")
+
+    value = "-".join(("local", "SECRET", "value"))  # in no line of source the traceback quotes
+    try:
+        sign(value)
+    except ValueError:
+        logs.get_logger("webhooks.batch").exception("the delivery pump failed")
+    text = buffer.getvalue()
+    assert "ValueError: cannot sign" in text and "in sign" in text
+    assert "local-SECRET-value" not in text
+
+
 def test_the_text_format_is_one_readable_line(app, captured):
     buffer = captured("text")
     app.test_client().get("/login", headers={"X-Request-Id": "r-1"})
