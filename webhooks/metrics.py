@@ -109,35 +109,24 @@ class StateCollector:
 
     def collect(self):
         s = self.snapshot
-        waiting = GaugeMetricFamily(
-            "webhooks_deliveries_waiting", "Pending deliveries: due now and not in flight (due), "
-            "due later, e.g. a retry (scheduled), or being attempted (in_flight).",
-            labels=["state"])
-        for state in ("due", "scheduled", "in_flight"):
-            waiting.add_metric([state], s.deliveries[state])
-        yield waiting
+        yield _by_label(GaugeMetricFamily, "webhooks_deliveries_waiting", "Pending deliveries: "
+                        "due now and not in flight (due), due later, e.g. a retry (scheduled), or "
+                        "being attempted (in_flight).", "state", s.deliveries)
         yield GaugeMetricFamily(
             "webhooks_oldest_due_delivery_age_seconds", "How long the oldest due delivery that "
             "is not in flight has been due (0 when none is).", value=s.oldest_due_age or 0.0)
-        endpoints = GaugeMetricFamily(
-            "webhooks_endpoints_unhealthy", "Active webhooks slowed down (attempts unanswered), "
-            "not responding (sent one attempt at a time), failing (a delivery ended failed "
-            "since the last success), and webhooks turned off automatically (disabled).",
-            labels=["state"])
-        for state, count in s.endpoints.items():
-            endpoints.add_metric([state], count)
-        yield endpoints
+        yield _by_label(GaugeMetricFamily, "webhooks_endpoints_unhealthy", "Active webhooks "
+                        "slowed down (attempts unanswered), not responding (sent one attempt at a "
+                        "time), failing (a delivery ended failed since the last success), and "
+                        "webhooks turned off automatically (disabled).", "state", s.endpoints)
         yield from self._redis_families(s)
 
     def _redis_families(self, s):
         if s.queue is None:
             return
-        jobs = GaugeMetricFamily("webhooks_queue_jobs", "RQ jobs of the deliveries queue by "
-                                 "state, and jobs waiting in rq-scheduler (scheduled).",
-                                 labels=["state"])
-        for state, count in s.queue.items():
-            jobs.add_metric([state], count)
-        yield jobs
+        yield _by_label(GaugeMetricFamily, "webhooks_queue_jobs", "RQ jobs of the deliveries "
+                        "queue by state, and jobs waiting in rq-scheduler (scheduled).", "state",
+                        s.queue)
         yield GaugeMetricFamily("webhooks_workers", "RQ workers registered in Redis.",
                                 value=len(s.workers))
         if s.scheduler_last_run is not None:
@@ -149,17 +138,21 @@ class StateCollector:
             return
         yield CounterMetricFamily("webhooks_reconciler_runs", "Reconciler runs.",
                                   value=reconciler.runs)
-        found = CounterMetricFamily(
-            "webhooks_reconciler_found", "What the reconciler runs found and did: wake-ups "
-            "enqueued for due work no queue held (enqueued), retries scheduled (scheduled), "
-            "stale resends sent again (resends), endpoint health changes (health).",
-            labels=["kind"])
-        for kind, count in reconciler.found.items():
-            found.add_metric([kind], count)
-        yield found
+        yield _by_label(CounterMetricFamily, "webhooks_reconciler_found", "What the reconciler "
+                        "runs found and did: wake-ups enqueued for due work no queue held "
+                        "(enqueued), retries scheduled (scheduled), stale resends sent again "
+                        "(resends), endpoint health changes (health).", "kind", reconciler.found)
         yield GaugeMetricFamily("webhooks_reconciler_last_run_timestamp_seconds",
                                 "When the reconciler last ran.",
                                 value=reconciler.last_run.timestamp())
+
+
+def _by_label(family_class, name, documentation, label, counts):
+    """Return a metric family with one sample per {label value: count}."""
+    family = family_class(name, documentation, labels=[label])
+    for label_value, count in counts.items():
+        family.add_metric([label_value], count)
+    return family
 
 
 def exposition():
