@@ -99,14 +99,19 @@ def _endpoints():
 
 def _read_redis(result):
     from redis import Redis
+
+    with Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=5,
+                        socket_connect_timeout=5) as connection:  # closed after each scrape
+        _read_queue(result, connection)
+
+
+def _read_queue(result, connection):
     from rq import Queue, Worker as RQWorker
     from rq.registry import FailedJobRegistry, StartedJobRegistry
     from rq_scheduler import Scheduler
 
     from .queue import QUEUE_NAME
 
-    connection = Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=5,
-                                socket_connect_timeout=5)
     queue = Queue(QUEUE_NAME, connection=connection)
     result.queue = {
         "queued": queue.count,
