@@ -25,21 +25,21 @@ TIMEOUT_SECONDS = 5
 
 def problems(environ, instance_path):
     """Return (problems, notes): a line per problem; warnings and what was reached."""
-    found = config.problems(instance_path, environ)
+    settings, found = config.read(instance_path, environ)
     named = {line.split(":", 1)[0] for line in found}
-    production = environ.get("WEBHOOKS_ENV") == "production"
-    uses_redis = environ.get("WEBHOOKS_QUEUE", "inline").strip().lower() == "rq"
+    production = settings["WEBHOOKS_ENV"] == "production"
+    uses_redis = settings["WEBHOOKS_QUEUE"] == "rq"
     for name in REQUIRED_IN_PRODUCTION:
         if production and name in _WHY and not environ.get(name) and \
                 (name != "REDIS_URL" or uses_redis):
             found.append(f"{name}: not set; WEBHOOKS_ENV=production needs it ({_WHY[name]})")
             named.add(name)
     reached = _notes(environ, production)
-    database_url = config.database_url(environ, instance_path)
+    database_url = settings["SQLALCHEMY_DATABASE_URI"]
     if "DATABASE_URL" not in named:
         _reach(found, reached, "DATABASE_URL", _hidden_password(database_url),
                lambda: _connect_database(database_url))
-    redis_url = config.redis_url(environ)
+    redis_url = settings["REDIS_URL"]
     if uses_redis and "REDIS_URL" not in named:
         _reach(found, reached, "REDIS_URL", _hidden_password(redis_url),
                lambda: _connect_redis(redis_url))

@@ -177,15 +177,6 @@ def _redis_url(read):
     return url
 
 
-def redis_url(environ):
-    return _redis_url(_Reader(environ))
-
-
-def database_url(environ, instance_path):
-    """Return the SQLAlchemy URL of DATABASE_URL (or the development SQLite file)."""
-    return _database_url(_Reader(environ), instance_path)
-
-
 def engine_options(database_url):
     """Return SQLAlchemy engine options suited to the database URL."""
     # Recycling old connections instead of pinging before each checkout saves a round trip
@@ -200,18 +191,17 @@ def engine_options(database_url):
 def from_environment(instance_path, environ=None):
     """Build the Flask config mapping from environment variables; raise SettingsError naming
     every setting that cannot be used."""
-    read = _Reader(os.environ if environ is None else environ)
-    settings = _read_settings(read, instance_path)
-    if read.problems:
-        raise SettingsError(read.problems)
+    settings, problems = read(instance_path, environ)
+    if problems:
+        raise SettingsError(problems)
     return settings
 
 
-def problems(instance_path, environ=None):
-    """Return the lines of every setting that cannot be used (empty when all can)."""
-    read = _Reader(os.environ if environ is None else environ)
-    _read_settings(read, instance_path)
-    return read.problems
+def read(instance_path, environ=None):
+    """Return (the config mapping, a line per setting that cannot be used); an unusable setting
+    has its default in the mapping."""
+    reader = _Reader(os.environ if environ is None else environ)
+    return _read_settings(reader, instance_path), reader.problems
 
 
 def _read_settings(read, instance_path):

@@ -99,10 +99,14 @@ def test_the_app_refuses_to_start_naming_every_unusable_setting(tmp_path):
         "WEBHOOKS_CA_BUNDLE: /nope.pem does not exist"]
 
 
-def test_heroku_redis_tls_can_skip_certificate_verification():
+def test_heroku_redis_tls_can_skip_certificate_verification(tmp_path):
     url = "rediss://:p@ec2.example.com:6380"
-    assert config.redis_url({"REDIS_URL": url}) == url
-    assert config.redis_url({"REDIS_URL": url, "WEBHOOKS_REDIS_TLS_VERIFY": "0"}) == \
+
+    def redis_url(environ):
+        return config.from_environment(str(tmp_path), environ)["REDIS_URL"]
+
+    assert redis_url({"REDIS_URL": url}) == url
+    assert redis_url({"REDIS_URL": url, "WEBHOOKS_REDIS_TLS_VERIFY": "0"}) == \
         url + "?ssl_cert_reqs=none"
 
 
